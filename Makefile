@@ -41,7 +41,7 @@ lab: install
 
 ## The book: nbdev processes the notebooks, Sphinx + myst-nb executes and renders them offline.
 docs: install
-	$(BIN)/python -m lumoz_ref.docs_build
+	$(BIN)/python docs/build.py
 
 export: $(STAMP)
 	$(BIN)/nbdev-export
