@@ -1,0 +1,66 @@
+"""The EVM subset against the legacy ethereum/tests VM tests (vectors README §1)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lumoz_ref.evm import FRONTIER_LIKE, ConformanceReport, VectorFormatError, run_conformance
+
+
+@pytest.fixture(scope="module")
+def vmtests_report(vectors) -> ConformanceReport:
+    return run_conformance(vectors / "evm" / "vmtests_dev.json")
+
+
+def test_vmtests_no_failures(vmtests_report):
+    assert vmtests_report.failed == (), [(f.name, f.reason) for f in vmtests_report.failed[:10]]
+
+
+def test_vmtests_coverage_at_least_90_percent(vmtests_report):
+    assert vmtests_report.total == 491
+    assert vmtests_report.run_fraction >= 0.90, vmtests_report.summary_line()
+
+
+def test_vmtests_skips_are_explained(vmtests_report):
+    for skip in vmtests_report.skipped:
+        assert skip.reason.startswith(("step budget", "needs deferred opcodes")), skip
+        assert skip.name.startswith("vmPerformance/") or skip.unsupported_opcodes, skip
+
+
+def test_summary_line_and_json(vmtests_report):
+    line = vmtests_report.summary_line()
+    n, m, k = (int(part.split()[0]) for part in line.split(", "))
+    assert line == f"{n} passed, {m} failed, {k} skipped"
+    assert n + m + k == vmtests_report.total
+    data = json.loads(json.dumps(vmtests_report.to_dict()))
+    assert (data["passed"], data["failed"], data["skipped"]) == (n, m, k)
+    assert data["schedule"] == FRONTIER_LIKE.name
+
+
+def test_runner_detects_a_wrong_expectation(vectors, tmp_path):
+    """The comparison can fail: corrupt the expected gas of two vectors and see exactly those fail."""
+    document = json.loads((vectors / "evm" / "vmtests_dev.json").read_text())
+    chosen = [v for v in document["vectors"] if not v["expected"]["exception"]][:2]
+    chosen[0]["expected"]["gas_left"] = hex(int(chosen[0]["expected"]["gas_left"], 16) + 1)
+    chosen[1]["expected"]["post_storage"] = {"0x1234": "0x1"}
+    document["vectors"] = chosen
+    path = tmp_path / "corrupted.json"
+    path.write_text(json.dumps(document))
+    report = run_conformance(path)
+    assert report.summary_line() == "0 passed, 2 failed, 0 skipped"
+    assert report.failed[0].reason.startswith("gas_left")
+    assert report.failed[1].reason.startswith("post_storage")
+
+
+def test_statetests_are_skipped_with_reason(vectors):
+    report = run_conformance(vectors / "evm" / "statetests_cancun_dev.json")
+    assert report.failed == () and report.passed == ()
+    assert all("Cancun schedule" in s.reason for s in report.skipped)
+
+
+def test_rejects_file_without_vectors(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{}")
+    with pytest.raises(VectorFormatError, match="not a vector file"):
+        run_conformance(path)
