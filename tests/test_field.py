@@ -196,3 +196,24 @@ def test_generators_generate():
         factors = sympy.factorint(modulus - 1)
         assert all(pow(generator, (modulus - 1) // f, modulus) != 1 for f in factors)
         assert galois_field(modulus).primitive_element == generator
+
+
+@pytest.mark.interop
+def test_roots_of_unity_match_snarkjs(snarkjs):
+    """snarkjs computes its FFT domains with ffjavascript's wasm BN254 field: its 2^k-th roots of unity
+    (`Fr.w[k]`) must be ours, or QAP evaluations and zkey files would not line up."""
+    import json
+    import subprocess
+
+    node_modules = snarkjs.parent.parent  # interop/node_modules/.bin/snarkjs -> interop/node_modules
+    script = (
+        "const {buildBn128} = require('ffjavascript');"
+        "buildBn128(true).then(curve => {"
+        "  const roots = []; for (let k = 0; k <= curve.Fr.s; k++) roots.push(curve.Fr.toString(curve.Fr.w[k]));"
+        "  console.log(JSON.stringify({s: curve.Fr.s, roots})); curve.terminate(); });"
+    )
+    completed = subprocess.run(["node", "-e", script], cwd=node_modules.parent, capture_output=True,
+                               text=True, timeout=120, check=True)
+    reported = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert reported["s"] == TWO_ADICITY
+    assert [int(w) for w in reported["roots"]] == [root_of_unity(1 << k) for k in range(TWO_ADICITY + 1)]
