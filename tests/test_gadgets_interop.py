@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from lumoz_ref.field import R
-from lumoz_ref.gadgets import mimc7_multi_hash, mimc_sponge_multi_hash, poseidon, poseidon_params
+from lumoz_ref.r1cs import R1CS
+from lumoz_ref.gadgets import (cond_swap, is_zero, less_than, mimc7_gadget, mimc7_multi_hash, mimc_sponge_gadget,
+                               mimc_sponge_multi_hash, poseidon, poseidon_gadget, poseidon_params, to_bits)
 
 
 pytestmark = pytest.mark.interop
@@ -75,3 +78,44 @@ def test_hashes_equal_circomlibjs_on_fresh_inputs(circomlibjs):
             assert mimc7_multi_hash(case["inputs"], case["key"]) == int(want), case
         else:
             assert mimc_sponge_multi_hash(case["inputs"], case["key"], case["n"]) == [int(x) for x in want], case
+
+
+# --- constraint counts against circom compiling circomlib -----------------------------------------------------
+
+def _ours(build, n_inputs: int) -> int:
+    """Non-linear constraints (A and B both non-empty) that `build` adds; linear ones are free after circom --O2."""
+    cs = R1CS("count")
+    build(cs, *[cs.private_input(f"x{i}") for i in range(n_inputs)])
+    return sum(1 for a, b, _ in cs.constraints if a and b)
+
+
+CIRCOMLIB_TWINS = [
+    ("poseidon.circom", "Poseidon(1)", lambda cs, *x: poseidon_gadget(cs, x), 1),
+    ("poseidon.circom", "Poseidon(2)", lambda cs, *x: poseidon_gadget(cs, x), 2),
+    ("poseidon.circom", "Poseidon(3)", lambda cs, *x: poseidon_gadget(cs, x), 3),
+    ("poseidon.circom", "Poseidon(4)", lambda cs, *x: poseidon_gadget(cs, x), 4),
+    ("poseidon.circom", "Poseidon(5)", lambda cs, *x: poseidon_gadget(cs, x), 5),
+    ("mimc.circom", "MiMC7(91)", lambda cs, x, k: mimc7_gadget(cs, x, k), 2),
+    ("mimcsponge.circom", "MiMCFeistel(220)", lambda cs, l, r, k: mimc_sponge_gadget(cs, l, r, k), 3),
+    ("bitify.circom", "Num2Bits(32)", lambda cs, x: to_bits(cs, x, 32), 1),
+    ("comparators.circom", "LessThan(32)", lambda cs, a, b: less_than(cs, a, b, 32, assume_in_range=True), 2),
+    ("comparators.circom", "IsZero()", lambda cs, x: is_zero(cs, x), 1),
+    ("switcher.circom", "Switcher()", lambda cs, s, a, b: cond_swap(cs, s, a, b), 3),
+]
+
+
+@pytest.mark.parametrize("include, template, build, n_inputs", CIRCOMLIB_TWINS, ids=[t[1] for t in CIRCOMLIB_TWINS])
+def test_non_linear_constraints_equal_circomlib(include, template, build, n_inputs, circom):
+    """Each gadget costs exactly the multiplications of its circomlib template, as compiled by circom."""
+    build_dir = INTEROP / "build" / "test_gadgets"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"\W", "_", template)
+    source = build_dir / f"{name}.circom"
+    source.write_text(f'pragma circom 2.0.0;\ninclude "circomlib/circuits/{include}";\ncomponent main = {template};\n')
+    done = subprocess.run([str(circom), str(source.relative_to(INTEROP)), "--r1cs", "-l", "node_modules",
+                           "-o", str(build_dir.relative_to(INTEROP))], cwd=INTEROP, capture_output=True, text=True,
+                          timeout=300)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    assert done.returncode == 0, output
+    theirs = int(re.search(r"non-linear constraints: (\d+)", output).group(1))
+    assert _ours(build, n_inputs) == theirs
