@@ -1,0 +1,346 @@
+"""Chapter 09 chain: sequencer → batcher → verifier re-derivation, transaction rejections, batch-queue rules,
+state openings, and the withdrawal hash against ethers.js."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from lumoz_ref.rollup import (
+    L2_TO_L1_MESSAGE_PASSER, Batcher, BlockContext, BlockGasLimitReached, Devnet, Genesis, InMemoryBatchInbox,
+    InsufficientBalance, IntrinsicGasTooLow, InvalidNonce, InvalidSignature, InvalidTransactionEncoding, RollupConfig,
+    SingularBatch, StateKeyCollision, UnknownBlock, Withdrawal, address_of_key, apply_transaction, batch_of,
+    check_batch, derive_chain, encode_batcher_tx, encode_channel, genesis_state, initiate_withdrawal_calldata,
+    output_root, prove_account, prove_storage, set_account, sign_transaction, simulated_l1_block, split_channel,
+    verify_withdrawal_proof, withdrawal_slot,
+)
+
+KEYS = [(i + 11).to_bytes(32, "big") for i in range(3)]
+ADDRS = [address_of_key(k) for k in KEYS]
+COUNTER = bytes.fromhex("00000000000000000000000000000000000c0de1")
+REVERTER = bytes.fromhex("00000000000000000000000000000000000c0de2")
+COUNTER_CODE = bytes.fromhex("60005460010160005500")     # slot0 += 1
+REVERT_CODE = bytes.fromhex("600160005560006000fd")      # SSTORE(0, 1) then REVERT(0, 0)
+INVALID_CODE = bytes.fromhex("fe")
+ETHER = 10**18
+
+
+def make_genesis() -> Genesis:
+    return Genesis(balances={a: 100 * ETHER for a in ADDRS},
+                   code={COUNTER: COUNTER_CODE, REVERTER: REVERT_CODE, INVALID_CODE_ADDR: INVALID_CODE})
+
+
+INVALID_CODE_ADDR = bytes.fromhex("00000000000000000000000000000000000c0de3")
+
+tx_spec = st.tuples(st.integers(0, 2),                                  # sender
+                    st.sampled_from(["key0", "key1", "key2", "counter", "reverter", "withdraw"]),
+                    st.integers(0, 3 * ETHER),                          # value
+                    st.sampled_from([0, 0, 0, 0, 1, -1]))               # nonce offset: mostly right
+workload = st.lists(st.lists(tx_spec, max_size=3), min_size=1, max_size=9)
+
+
+def _signed(spec, nonces):
+    sender, kind, value, offset = spec
+    to, data, gas = {"counter": (COUNTER, b"", 60_000), "reverter": (REVERTER, b"", 60_000),
+                     "withdraw": (L2_TO_L1_MESSAGE_PASSER, initiate_withdrawal_calldata(ADDRS[sender], 50_000), 120_000)
+                     }.get(kind, (ADDRS[int(kind[-1]) if kind.startswith("key") else 0], b"", 21_000))
+    nonce = max(0, nonces[sender] + offset)
+    if nonce == nonces[sender]:
+        nonces[sender] += 1
+    return sign_transaction(KEYS[sender], nonce=nonce, to=to, value=value, data=data, gas=gas, gas_price=7)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workload, st.integers(60, 400), st.integers(1, 5), st.integers(1, 3), st.integers(1, 3))
+def test_verifier_rederives_sequencer_chain(blocks, max_frame_size, blocks_per_channel, frames_per_tx,
+                                             txs_per_l1_block):
+    config, genesis = RollupConfig(), make_genesis()
+    net = Devnet(config, genesis, max_frame_size=max_frame_size, blocks_per_channel=blocks_per_channel,
+                 frames_per_tx=frames_per_tx, txs_per_l1_block=txs_per_l1_block)
+    nonces = [0, 0, 0]
+    for specs in blocks:
+        net.step([_signed(s, nonces) for s in specs])
+    net.flush()
+    verifier = derive_chain(config, genesis, net.inbox.entries)
+    assert [b.hash for b in verifier.blocks] == [b.hash for b in net.node.blocks]
+    assert verifier.state.state_root == net.node.state.state_root
+    assert verifier.log == []
+    posted_blocks = {b for b, _ in net.inbox.entries}
+    for n in range(1, verifier.head.number + 1):
+        info = verifier.batch_info(n)
+        assert info.batch == batch_of(net.node.blocks[n])
+        assert {b for _, b in info.frames} <= posted_blocks and info.inclusion_l1_block == max(b for _, b in info.frames)
+        trace = verifier.block_trace(n)
+        assert trace.pre_state_root == verifier.blocks[n - 1].header.state_root
+        assert [r.pre_state_root for r in trace.receipts[1:]] == [r.post_state_root for r in trace.receipts[:-1]]
+        out = verifier.output_at(n)
+        assert out == net.node.output_at(n)
+        assert out.root == output_root(out.state_root, out.message_passer_storage_root, out.block_hash)
+
+
+# --- transaction rejections --------------------------------------------------------------------------------
+
+CTX = BlockContext(number=1, timestamp=2)
+
+
+def _state():
+    return genesis_state(RollupConfig(), make_genesis())
+
+
+def _rejects(tx, error, match, gas_available=30_000_000):
+    state = _state()
+    root = state.state_root
+    with pytest.raises(error, match=match):
+        apply_transaction(state, tx, CTX, gas_available)
+    assert state.state_root == root          # a rejected transaction changes nothing
+
+
+def test_rejects_nonce_too_high():
+    _rejects(sign_transaction(KEYS[0], nonce=1, to=ADDRS[1]), InvalidNonce, "nonce 1, but sender .* is at nonce 0")
+
+
+def test_rejects_replayed_transaction():
+    state = _state()
+    tx = sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], value=5)
+    apply_transaction(state, tx, CTX)
+    with pytest.raises(InvalidNonce, match="is at nonce 1"):
+        apply_transaction(state, tx, CTX)
+
+
+def test_rejects_insufficient_balance():
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], value=100 * ETHER), InsufficientBalance,
+             "needs 100000000000000021000")
+
+
+def test_rejects_sender_without_funds():
+    _rejects(sign_transaction((99).to_bytes(32, "big"), nonce=0, to=ADDRS[1]), InsufficientBalance, "has 0 wei")
+
+
+def test_rejects_gas_below_intrinsic():
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], data=b"\x01\x00", gas=21_019), IntrinsicGasTooLow,
+             "below the intrinsic gas 21020")
+
+
+def test_rejects_signature_for_another_chain():
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], chain_id=1), InvalidSignature, "chain id 901")
+
+
+def test_rejects_malleable_signature():
+    from lumoz_ref.rollup import SECP256K1_N
+    tx = sign_transaction(KEYS[0], nonce=0, to=ADDRS[1])
+    flipped_v = 2 * 901 + 35 + (1 - (tx.v - 2 * 901 - 35))    # the other recovery id: same signer, high s
+    _rejects(replace(tx, s=SECP256K1_N - tx.s, v=flipped_v), InvalidSignature, "EIP-2")
+
+
+def test_rejects_contract_creation():
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=None), InvalidTransactionEncoding, "contract creation")
+
+
+def test_rejects_transaction_over_block_gas():
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], gas=50_000), BlockGasLimitReached, "49999 gas left",
+             gas_available=49_999)
+
+
+def test_transfer_moves_value_and_pays_fee():
+    state = _state()
+    tx = sign_transaction(KEYS[0], nonce=0, to=ADDRS[1], value=5, gas=30_000, gas_price=3)
+    receipt = apply_transaction(state, tx, CTX)
+    assert (receipt.status, receipt.gas_used, receipt.sender) == ("success", 21_000, ADDRS[0])
+    assert state.account(ADDRS[0]).balance == 100 * ETHER - 5 - 63_000
+    assert state.account(ADDRS[1]).balance == 100 * ETHER + 5
+    assert state.account(CTX.fee_recipient).balance == 63_000
+    assert state.account(ADDRS[0]).nonce == 1
+
+
+def test_revert_keeps_nonce_and_fee_but_undoes_value_and_storage():
+    state = _state()
+    receipt = apply_transaction(state, sign_transaction(KEYS[0], nonce=0, to=REVERTER, value=9, gas=60_000), CTX)
+    assert receipt.status == "revert" and 21_000 < receipt.gas_used < 60_000
+    assert state.get_storage(REVERTER, 0) == 0 and state.account(REVERTER).balance == 0
+    assert state.account(ADDRS[0]).nonce == 1
+    assert state.account(ADDRS[0]).balance == 100 * ETHER - receipt.gas_used
+    assert receipt.trace[-1].name == "REVERT"
+
+
+def test_exceptional_halt_consumes_all_gas():
+    state = _state()
+    receipt = apply_transaction(state, sign_transaction(KEYS[0], nonce=0, to=INVALID_CODE_ADDR, gas=40_000), CTX)
+    assert receipt.status == "invalid opcode" and receipt.gas_used == 40_000
+
+
+def test_storage_refund_is_capped_at_half_the_gas_used():
+    genesis = replace(make_genesis(), storage={COUNTER: {0: 5}},
+                      code={**make_genesis().code, COUNTER: bytes.fromhex("600060005500")})   # SSTORE(0, 0)
+    state = genesis_state(RollupConfig(), genesis)
+    receipt = apply_transaction(state, sign_transaction(KEYS[0], nonce=0, to=COUNTER, gas=60_000), CTX)
+    assert receipt.success and state.get_storage(COUNTER, 0) == 0
+    unrefunded = 21_000 + 3 + 3 + 5_000
+    assert receipt.gas_used == unrefunded - min(15_000, unrefunded // 2)
+
+
+# --- derivation rules ---------------------------------------------------------------------------------------
+
+def _head_and_batch(**changes):
+    config, genesis = RollupConfig(), make_genesis()
+    net = Devnet(config, genesis)
+    for _ in range(3):
+        net.step()
+    head = net.node.head.header
+    nxt = net.sequencer.l1_origin(head.timestamp + 2)
+    batch = SingularBatch(head.hash, nxt.number, nxt.hash, head.timestamp + 2, ())
+    return config, head, replace(batch, **changes)
+
+
+@pytest.mark.parametrize("changes, inclusion, l1_head, verdict, reason", [
+    ({}, 1, 1, "accept", ""),
+    ({"timestamp": 1_700_000_010}, 1, 1, "future", "after the next slot"),
+    ({"timestamp": 1_700_000_006}, 1, 1, "drop", "before the next slot"),
+    ({"parent_hash": b"\x01" * 32}, 1, 1, "drop", "parent hash"),
+    ({}, 3601, 3601, "drop", "after the sequencing window"),
+    ({"epoch_number": 1, "epoch_hash": simulated_l1_block(1).hash}, 1, 0, "undecided", "not seen yet"),
+    ({"epoch_number": 2, "epoch_hash": simulated_l1_block(2).hash}, 3, 3, "drop", "is not the safe head's epoch"),
+    ({"epoch_hash": b"\x02" * 32}, 1, 1, "drop", "epoch hash does not match"),
+    ({"epoch_number": 1, "epoch_hash": simulated_l1_block(1).hash}, 1, 1, "drop", "before its L1 origin"),
+    ({"transactions": (b"",)}, 1, 1, "drop", "empty or deposit-typed"),
+    ({"transactions": (b"\x7e\x01",)}, 1, 1, "drop", "empty or deposit-typed"),
+])
+def test_batch_queue_rules(changes, inclusion, l1_head, verdict, reason):
+    config, head, batch = _head_and_batch(**changes)
+    got_verdict, got_reason = check_batch(config, batch, head, inclusion, l1_head, simulated_l1_block)
+    assert got_verdict == verdict and reason in got_reason
+
+
+def test_batch_past_sequencer_drift_with_transactions_is_dropped():
+    config, head, batch = _head_and_batch(transactions=(b"\xc0",))
+    config = replace(config, max_sequencer_drift=5)
+    assert check_batch(config, batch, head, 1, 1, simulated_l1_block)[0] == "drop"
+
+
+def _post_batches(batches, l1_block=1):
+    inbox = InMemoryBatchInbox()
+    frames = split_channel(b"\x05" * 16, encode_channel(batches), 10_000)
+    inbox.post(encode_batcher_tx(frames), l1_block)
+    return inbox.entries
+
+
+def test_verifier_drops_batch_with_invalid_transaction_and_fills_the_slot():
+    config, genesis = replace(RollupConfig(), seq_window_size=2), make_genesis()
+    origin = simulated_l1_block(0)
+    genesis_hash = derive_chain(config, genesis, []).head.hash
+    bad = sign_transaction(KEYS[0], nonce=5, to=ADDRS[1])
+    batch = SingularBatch(genesis_hash, 0, origin.hash, config.l2_genesis_time + 2, (bad.encode(),))
+    node = derive_chain(config, genesis, _post_batches([batch]), l1_head=2)
+    assert "batch for t=1700000002 dropped: transaction nonce 5" in node.log[0]
+    assert node.head.number >= 1 and node.blocks[1].transactions == ()
+    assert node.batch_info(1).channel_id is None
+
+
+def test_verifier_ignores_channel_whose_frames_arrive_after_the_timeout():
+    config, genesis = replace(RollupConfig(), channel_timeout=2), make_genesis()
+    net = Devnet(config, genesis, max_frame_size=60, blocks_per_channel=3)
+    for _ in range(3):
+        net.step([])
+    net.batcher.close_channel()
+    frames = net.batcher.queue
+    assert len(frames) >= 2
+    late = [(1, encode_batcher_tx(frames[:1])), (4, encode_batcher_tx(frames[1:]))]   # 4 > 1 + 2
+    on_time = [(1, encode_batcher_tx(frames[:1])), (3, encode_batcher_tx(frames[1:]))]
+    assert derive_chain(config, genesis, late).head.number == 0
+    assert derive_chain(config, genesis, on_time).head.hash == net.node.head.hash
+
+
+def test_verifier_drops_malformed_batcher_transactions():
+    config, genesis = RollupConfig(), make_genesis()
+    node = derive_chain(config, genesis, [(1, b"\x00" + b"\x01" * 22), (1, b"")])
+    assert node.head.number == 0
+    assert "batcher transaction dropped: truncated frame header at byte 1" in node.log[0]
+    assert "batcher transaction dropped: empty batcher transaction data" in node.log[1]
+
+
+# --- node API and state ------------------------------------------------------------------------------------
+
+def test_node_api_rejects_unknown_blocks():
+    net = Devnet(RollupConfig(), make_genesis())
+    net.step()
+    for call in (net.node.block_trace, net.node.output_at, net.node.state_at):
+        with pytest.raises(UnknownBlock, match="block 5 is not in this node's chain"):
+            call(5)
+    with pytest.raises(UnknownBlock, match="was not derived from L1"):
+        net.node.batch_info(1)
+
+
+def test_state_at_replays_to_each_block_and_opens_accounts():
+    net = Devnet(RollupConfig(), make_genesis())
+    nonces = [0, 0, 0]
+    for specs in ([(0, "key1", 5, 0)], [(1, "counter", 0, 0)], [(2, "withdraw", ETHER, 0)]):
+        net.step([_signed(s, nonces) for s in specs])
+    for n in range(net.node.head.number + 1):
+        state = net.node.state_at(n)
+        assert state.state_root == net.node.blocks[n].header.state_root
+        opening = prove_account(state, ADDRS[0])
+        assert opening.verify() and opening.root.to_bytes(32, "big") == state.state_root
+    assert not prove_storage(net.node.state_at(1), COUNTER, 0).leaf     # the counter was still 0 after block 1
+    assert prove_storage(net.node.state_at(2), COUNTER, 0).verify()
+
+
+def test_withdrawal_is_provable_against_the_output():
+    net = Devnet(RollupConfig(), make_genesis())
+    tx = sign_transaction(KEYS[1], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=100_000,
+                          data=initiate_withdrawal_calldata(ADDRS[2], 77, b"\xab" * 40))
+    net.step([tx])
+    receipt = net.node.block_trace(1).receipts[0]
+    w = receipt.withdrawal
+    assert (w.nonce, w.sender, w.target, w.value, w.gas_limit, w.data) == (1 << 240, ADDRS[1], ADDRS[2], 3, 77,
+                                                                             b"\xab" * 40)
+    out = net.node.output_at(1)
+    proof = prove_storage(net.node.state, L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
+    assert verify_withdrawal_proof(out.message_passer_storage_root, w.hash, proof)
+    assert not verify_withdrawal_proof(bytes(32), w.hash, proof)
+
+
+def test_malformed_withdrawal_call_reverts():
+    state = _state()
+    tx = sign_transaction(KEYS[0], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=100_000, data=b"\x12\x34")
+    receipt = apply_transaction(state, tx, CTX)
+    assert receipt.status == "revert" and receipt.withdrawal is None
+    assert state.account(L2_TO_L1_MESSAGE_PASSER).balance == 0
+
+
+def test_rejects_addresses_sharing_the_account_tree_index():
+    state = _state()
+    twin = b"\x99" * 16 + ADDRS[0][-4:]
+    with pytest.raises(StateKeyCollision, match="share tree index"):
+        set_account(state, twin, state.account(twin).__class__(balance=1))
+
+
+def test_rollup_config_hash_binds_every_field():
+    base = RollupConfig()
+    assert base.hash() == RollupConfig().hash()
+    assert base.hash() != replace(base, chain_id=902).hash()
+    assert base.hash() != replace(base, seq_window_size=3599).hash()
+
+
+@pytest.mark.interop
+def test_withdrawal_hash_and_calldata_match_ethers():
+    from pathlib import Path
+    interop = Path(__file__).resolve().parents[1] / "interop"
+    if not (interop / "node_modules" / "ethers").is_dir() or shutil.which("node") is None:
+        pytest.fail("ethers (a circomlibjs dependency under interop/node_modules) or node is missing")
+    w = Withdrawal((1 << 240) | 7, ADDRS[0], ADDRS[1], 12345, 100_000, bytes(range(70)))
+    script = f"""
+const {{ ethers }} = require('ethers');
+const c = ethers.utils.defaultAbiCoder;
+const h = ethers.utils.keccak256(c.encode(['uint256','address','address','uint256','uint256','bytes'],
+  ['{w.nonce}', '0x{w.sender.hex()}', '0x{w.target.hex()}', '{w.value}', '{w.gas_limit}', '0x{w.data.hex()}']));
+const i = new ethers.utils.Interface(['function initiateWithdrawal(address _target, uint256 _gasLimit, bytes _data)']);
+const d = i.encodeFunctionData('initiateWithdrawal', ['0x{w.target.hex()}', '{w.gas_limit}', '0x{w.data.hex()}']);
+console.log(JSON.stringify({{hash: h, calldata: d}}));
+"""
+    out = subprocess.run(["node", "-e", script], cwd=interop, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    assert got["hash"] == "0x" + w.hash.hex()
+    assert got["calldata"] == "0x" + initiate_withdrawal_calldata(w.target, w.gas_limit, w.data).hex()
