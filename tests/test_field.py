@@ -217,3 +217,14 @@ def test_roots_of_unity_match_snarkjs(snarkjs):
     reported = json.loads(completed.stdout.strip().splitlines()[-1])
     assert reported["s"] == TWO_ADICITY
     assert [int(w) for w in reported["roots"]] == [root_of_unity(1 << k) for k in range(TWO_ADICITY + 1)]
+
+
+def test_accepts_integer_like_values_and_rejects_floats():
+    from gmpy2 import mpz
+
+    assert Fr(mpz(R + 5)) == 5 and Fq(mpz(7), strict=True) == 7
+    with pytest.raises(NonCanonicalElement):
+        Fr(mpz(R), strict=True)
+    for bad in (1.0, "1", b"\x01", None):
+        with pytest.raises(TypeError, match="takes an int"):
+            Fr(bad)
