@@ -452,3 +452,41 @@ def test_merkle_root_gadget_matches_native_path():
     assert witness_value(cs, w, root) == merkle_root(1900, proof) == tree.root
     with pytest.raises(MalformedProof):
         merkle_root_gadget(cs, leaf, bits[:4], siblings)
+
+
+def test_comparators_at_the_widest_supported_width():
+    top = (1 << 252) - 1
+    for a, b in [(0, top), (top, 0), (1 << 251, 1 << 251), (top, top - 1)]:
+        for gadget, native in COMPARATORS:
+            cs, w, (got,) = _run(lambda cs, a, b: gadget(cs, a, b, 252), {"a": a, "b": b})
+            cs.check(w)
+            assert got == native(a, b, 252)
+
+
+def test_smt_update_gadget_at_depth_32_chains_two_updates():
+    """Two updates in one circuit, the second starting from the first's new root, as chapter 08 chains them."""
+    tree = SparseMerkleTree(32)
+    rng = random.Random(32)
+    for _ in range(10):
+        tree.set(rng.randrange(1 << 32), rng.randrange(1, R))
+    k1, k2 = rng.randrange(1 << 32), rng.randrange(1 << 32)
+    u1 = tree.update(k1, 111)
+    u2 = tree.update(k2, 222)
+    cs = R1CS("two updates")
+    final_root = cs.public_output("final_root")
+    root = cs.public_input("root")
+    mid = root
+    for j in (1, 2):
+        key, old, new = (cs.private_input(f"{n}{j}") for n in ("key", "old", "new"))
+        siblings = [cs.private_input(f"s{j}_{i}") for i in range(32)]
+        mid = smt_update_gadget(cs, mid, key, old, new, siblings)
+    cs.assert_equal(final_root, mid)
+    values = {"root": u1.old_root}
+    for j, u in ((1, u1), (2, u2)):
+        values.update({f"key{j}": u.key, f"old{j}": u.old_value, f"new{j}": u.new_value,
+                       **{f"s{j}_{i}": s for i, s in enumerate(u.proof.siblings)}})
+    w = cs.compute_witness(values)
+    cs.check(w)
+    assert cs.public_signals(w) == [tree.root, u1.old_root]
+    values["new1"] = 112        # a different intermediate state makes the second update's old root wrong
+    assert not cs.is_satisfied(cs.compute_witness(values))
