@@ -96,6 +96,12 @@ def test_poseidon_fast_equals_readable_permutation(state):
     assert poseidon(state[1:], state[0]) == poseidon_permutation(state)[0]
 
 
+@FAST
+@given(field, field)
+def test_merkle_node_is_readable_poseidon_of_the_pair(left, right):
+    assert merkle_node(left, right) == poseidon_permutation([0, left, right])[0] == poseidon([left, right])
+
+
 def test_rejects_non_canonical_hash_inputs():
     with pytest.raises(NonCanonicalElement, match=r"inputs\[1\]"):
         poseidon([1, R])
