@@ -441,6 +441,7 @@ def test_smt_gadgets_match_native(contents, key, new_value):
     w = cs.compute_witness(_inputs(update.old_root, key, update.old_value, proof, new_value=new_value))
     cs.check(w)
     assert witness_value(cs, w, new_root) == update.new_root == tree.root
+    _assert_tampering_detected(cs, w, sample=30)
 
 
 def test_merkle_root_gadget_matches_native_path():
