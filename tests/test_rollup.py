@@ -62,8 +62,19 @@ def test_frames_match_vectors(vectors):
             assert decode_frames(data) == want, v["name"]
             assert encode_batcher_tx(want) == data, v["name"]
         else:
-            with pytest.raises(FrameError):
+            with pytest.raises(FrameError, match=OUR_WORDS_FOR[v["expected_error"]]):
                 decode_frames(data)
+
+
+# the vectors' `expected_error` labels, and the words our messages use for the same failure
+OUR_WORDS_FOR = {
+    "unknown derivation version": "unknown derivation version byte",
+    "data too short": "truncated frame header",
+    "data too short / length exceeds input": "runs past the end of the data",
+    "invalid is_last byte": "must be 0 or 1",
+    "empty data": "empty batcher transaction data",
+    "trailing data": "truncated frame header",
+}
 
 
 frames_st = st.builds(Frame, st.binary(min_size=16, max_size=16), st.integers(0, 2**16 - 1),

@@ -344,3 +344,49 @@ console.log(JSON.stringify({{hash: h, calldata: d}}));
     got = json.loads(out.stdout)
     assert got["hash"] == "0x" + w.hash.hex()
     assert got["calldata"] == "0x" + initiate_withdrawal_calldata(w.target, w.gas_limit, w.data).hex()
+
+
+@pytest.fixture(scope="module")
+def honest_devnet():
+    net = Devnet(RollupConfig(), make_genesis(), max_frame_size=90, blocks_per_channel=3, frames_per_tx=2)
+    nonces = [0, 0, 0]
+    for specs in ([(0, "key1", 5, 0)], [(1, "counter", 0, 0), (2, "key0", 7, 0)], [], [(0, "withdraw", 1, 0)], []):
+        net.step([_signed(s, nonces) for s in specs])
+    net.flush()
+    return net
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_corrupted_inbox_never_crashes_derivation_and_never_forks(honest_devnet, data):
+    entries = list(honest_devnet.inbox.entries)
+    for _ in range(data.draw(st.integers(1, 4))):
+        if not entries:
+            break
+        i = data.draw(st.integers(0, len(entries) - 1))
+        block, tx = entries[i]
+        kind = data.draw(st.sampled_from(["flip", "truncate", "garbage", "drop", "duplicate"] if tx else ["drop"]))
+        if kind == "flip":
+            bit = data.draw(st.integers(0, 8 * len(tx) - 1))
+            tx = tx[:bit // 8] + bytes([tx[bit // 8] ^ (1 << bit % 8)]) + tx[bit // 8 + 1:]
+            entries[i] = (block, tx)
+        elif kind == "truncate":
+            entries[i] = (block, tx[:data.draw(st.integers(0, len(tx) - 1))])
+        elif kind == "garbage":
+            entries.insert(i, (block, data.draw(st.binary(max_size=80))))
+        elif kind == "drop":
+            del entries[i]
+        else:
+            entries.insert(i, (block, tx))
+    node = derive_chain(RollupConfig(), make_genesis(), entries)   # must not raise
+    honest = [b.hash for b in honest_devnet.node.blocks]
+    assert [b.hash for b in node.blocks] == honest[:len(node.blocks)]   # a prefix of the honest chain
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_raise_only_frame_error(data):
+    from lumoz_ref.rollup import FrameError, decode_frames
+    try:
+        decode_frames(data)
+    except FrameError:
+        pass
