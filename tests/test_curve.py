@@ -134,12 +134,11 @@ def test_rejects_point_off_curve():
 # --- MSM and fixed-base multiplication ----------------------------------------------------------------
 
 @FAST
-@given(st.lists(st.tuples(scalars, any_ints), min_size=0, max_size=12), st.booleans(),
-       st.sampled_from([None, 2, 5, 9]))
-def test_msm_g1_matches_naive_and_py_ecc(terms, glv, window):
+@given(st.lists(st.tuples(scalars, any_ints), min_size=0, max_size=12), st.sampled_from([None, 2, 5, 9]))
+def test_msm_g1_matches_naive_and_py_ecc(terms, window):
     points = [C.g1_mul(C.G1_GENERATOR, a) for a, _ in terms]
     ks = [k for _, k in terms]
-    fast = C.msm_g1(points, ks, glv=glv, window=window)
+    fast = C.msm_g1(points, ks, window=window)
     assert fast == C.msm_naive_g1(points, ks)
     acc = None
     for a, k in terms:
@@ -157,11 +156,11 @@ def test_msm_g1_edge_cases():
 
 
 @SLOW
-@given(st.lists(st.tuples(scalars, scalars), min_size=1, max_size=5), st.booleans())
-def test_msm_g2_matches_py_ecc(terms, glv):
+@given(st.lists(st.tuples(scalars, scalars), min_size=1, max_size=5), st.sampled_from([None, 3]))
+def test_msm_g2_matches_py_ecc(terms, window):
     points = [C.g2_mul(C.G2_GENERATOR, a) for a, _ in terms]
     want = py_ecc_g2(sum(a * k for a, k in terms))
-    assert C.msm_g2(points, [k for _, k in terms], glv=glv) == want
+    assert C.msm_g2(points, [k for _, k in terms], window=window) == want
 
 
 def test_msm_larger_random_instance():
@@ -172,7 +171,7 @@ def test_msm_larger_random_instance():
     points = C.batch_mul_g1(C.G1_GENERATOR, secrets)
     want = py_ecc_g1(sum(a * k for a, k in zip(secrets, ks)))
     assert C.msm_g1(points, ks) == want
-    assert C.msm_g1(points, ks, glv=False) == want
+    assert C.msm_g1(points, ks, window=4) == want
     q_points = C.batch_mul_g2(C.G2_GENERATOR, secrets[:64])
     assert C.msm_g2(q_points, ks[:64]) == py_ecc_g2(sum(a * k for a, k in zip(secrets[:64], ks[:64])))
 
