@@ -1,0 +1,72 @@
+"""The optional native backend (MCL through PyPI `mclbn256`) against the Python path."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+pytest.importorskip("mclbn256", reason="optional native backend: `pip install mclbn256` to test it")
+
+from lumoz_ref import curve as C  # noqa: E402
+from lumoz_ref.field import R  # noqa: E402
+
+
+@pytest.fixture
+def native():
+    C.set_backend("native")
+    try:
+        yield
+    finally:
+        C.set_backend("python")
+
+
+def on_both_backends(f):
+    C.set_backend("native")
+    try:
+        native_result = f()
+    finally:
+        C.set_backend("python")
+    return native_result, f()
+
+
+def test_msm_g1_native_equals_python():
+    rng = random.Random(1)
+    points = C.batch_mul_g1(C.G1_GENERATOR, [rng.randrange(R) for _ in range(300)]) + [None]
+    ks = [rng.randrange(R) for _ in range(298)] + [0, R + 5, -7]
+    native, python = on_both_backends(lambda: C.msm_g1(points, ks))
+    assert native == python is not None
+
+
+def test_msm_g2_native_equals_python():
+    rng = random.Random(2)
+    points = C.batch_mul_g2(C.G2_GENERATOR, [rng.randrange(R) for _ in range(40)])
+    ks = [rng.randrange(R) for _ in range(40)]
+    native, python = on_both_backends(lambda: C.msm_g2(points, ks))
+    assert native == python is not None
+    cancelling = on_both_backends(lambda: C.msm_g2([points[0], points[0]], [1, R - 1]))
+    assert cancelling == (None, None)
+
+
+def test_pairing_check_native_equals_python():
+    rng = random.Random(3)
+    for _ in range(4):
+        a, b, c = (rng.randrange(1, R) for _ in range(3))
+        pairs = [(C.g1_mul(C.G1_GENERATOR, a), C.g2_mul(C.G2_GENERATOR, b)),
+                 (C.g1_mul(C.G1_GENERATOR, -a * b * pow(c, -1, R)), C.g2_mul(C.G2_GENERATOR, c))]
+        assert on_both_backends(lambda: C.pairing_check(pairs)) == (True, True)
+        broken = [pairs[0], (C.g1_mul(C.G1_GENERATOR, 1), pairs[1][1])]
+        assert on_both_backends(lambda: C.pairing_check(broken)) == (False, False)
+
+
+def test_native_backend_still_validates(native):
+    with pytest.raises(C.InvalidPoint):
+        C.msm_g1([(1, 3)], [1])
+    with pytest.raises(C.NotInSubgroup):
+        C.pairing_check([(C.G1_GENERATOR, C.random_twist_point(random.Random(5)))])
+    assert C.ec_pairing(b"") == (1).to_bytes(32, "big")
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown backend"):
+        C.set_backend("gpu")
+    assert C.get_backend() == "python"
