@@ -239,6 +239,9 @@ def test_rejects_wrong_magic_version_and_prime(tmp_path):
     }
     header_at = data.index(R.to_bytes(32, "little"))
     cases["prime"] = (data[:header_at] + P.to_bytes(32, "little") + data[header_at + 32:], "wrong prime")
+    # a custom-gates section (circom's PLONK extension) appended to the section table
+    custom = data[:8] + struct.pack("<I", 4) + data[12:] + struct.pack("<IQ", 4, 4) + struct.pack("<I", 0)
+    cases["custom"] = (custom, "custom gates")
     for name, (bad, message) in cases.items():
         (tmp_path / name).write_bytes(bad)
         with pytest.raises(R1CSFormatError, match=message):
@@ -270,3 +273,12 @@ def test_rejects_wire_index_out_of_range(tmp_path):
 def test_save_wtns_rejects_values_out_of_range(tmp_path):
     with pytest.raises(WitnessError, match="witness value 1"):
         save_wtns([1, R], tmp_path / "w.wtns")
+
+
+def test_from_rows_rejects_bad_rows():
+    with pytest.raises(CircuitDefinitionError, match="needs a wire in"):
+        R1CS.from_rows([({3: 1}, {}, {})], n_wires=3, n_public_outputs=0, n_public_inputs=0, n_private_inputs=0)
+    with pytest.raises(CircuitDefinitionError, match="coefficient in"):
+        R1CS.from_rows([({1: R}, {}, {})], n_wires=3, n_public_outputs=0, n_public_inputs=0, n_private_inputs=0)
+    with pytest.raises(CircuitDefinitionError, match="cannot hold"):
+        R1CS.from_rows([], n_wires=2, n_public_outputs=1, n_public_inputs=1, n_private_inputs=0)
