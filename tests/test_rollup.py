@@ -251,3 +251,44 @@ def test_rejects_tampered_signature():
 def test_rejects_malformed_transaction(data, reason):
     with pytest.raises(InvalidTransactionEncoding, match=reason):
         decode_transaction(data)
+
+
+@pytest.mark.interop
+def test_channel_decodes_with_node_zlib_and_ethers_rlp():
+    """An independent reader (Node's zlib, ethers' RLP) finds our batches in our channel: RLP strings of
+    version byte 0 followed by the RLP list [parent_hash, epoch_number, epoch_hash, timestamp, transactions]."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    interop = Path(__file__).resolve().parents[1] / "interop"
+    if not (interop / "node_modules" / "ethers").is_dir() or shutil.which("node") is None:
+        pytest.fail("ethers (a circomlibjs dependency under interop/node_modules) or node is missing")
+    rng = random.Random(9)
+    batches = [SingularBatch(rng.randbytes(32), 100 + i, rng.randbytes(32), 1_700_000_000 + 2 * i,
+                             tuple(rng.randbytes(rng.randint(1, 90)) for _ in range(i % 4))) for i in range(12)]
+    # the decompressed channel is a concatenation of RLP items, i.e. the payload of an RLP list: give it a
+    # list header and let ethers decode the whole list
+    script = """
+const { ethers } = require('ethers'); const zlib = require('zlib');
+const data = zlib.inflateSync(Buffer.from(process.argv[1], 'hex'));
+let len = data.length, lenBytes = [];
+while (len > 0) { lenBytes.unshift(len & 0xff); len = Math.floor(len / 256); }
+const header = data.length < 56 ? [0xc0 + data.length] : [0xf7 + lenBytes.length, ...lenBytes];
+const items = ethers.utils.RLP.decode(Buffer.concat([Buffer.from(header), data]));
+const out = items.map(item => {
+  const typed = Buffer.from(item.slice(2), 'hex');
+  const f = ethers.utils.RLP.decode(typed.slice(1));
+  return {version: typed[0], parent: f[0], epoch: ethers.BigNumber.from(f[1]).toString(), epochHash: f[2],
+          time: ethers.BigNumber.from(f[3]).toString(), txs: f[4]};
+});
+console.log(JSON.stringify(out));
+"""
+    out = subprocess.run(["node", "-e", script, encode_channel(batches).hex()], cwd=interop,
+                         capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    assert len(got) == len(batches)
+    for b, g in zip(batches, got):
+        assert g["version"] == 0
+        assert (hexb(g["parent"]), int(g["epoch"]), hexb(g["epochHash"]), int(g["time"])) == (
+            b.parent_hash, b.epoch_number, b.epoch_hash, b.timestamp)
+        assert tuple(hexb(t) for t in g["txs"]) == b.transactions
