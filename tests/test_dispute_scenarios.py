@@ -1,0 +1,136 @@
+"""Scenario files (chapter 11): the strict loader's errors name the field; the bundled scenarios run end to end
+with real proofs and end as their descriptions say."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lumoz_ref.dispute import ScenarioError, load_scenario, run_scenario
+from lumoz_ref.l1 import ether
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+MINIMAL = """
+[scenario]
+name = "t"
+[l2]
+blocks = 4
+proposal_interval = 2
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_minimal_scenario_takes_the_documented_defaults(tmp_path):
+    s = load_scenario(write(tmp_path, MINIMAL))
+    assert s.proposal_blocks == (2, 4)
+    assert (s.init_bond, s.challenger_bond) == (ether("0.001"), ether("0.001"))
+
+
+@pytest.mark.parametrize("extra, field", [
+    ("[game]\nbogus = 1\n", "game.bogus"),
+    ("[gaem]\ninit_bond = 1\n", "[gaem]"),
+    ('[game]\ninit_bond = -5\n', "game.init_bond"),
+    ('[game]\nchallenger_bond = "-1 ether"\n', "game.challenger_bond"),
+    ('[game]\ninit_bond = "0.5 bitcoin"\n', "game.init_bond"),
+    ('[game]\ninit_bond = "0.0000000000000000001 ether"\n', "game.init_bond"),
+    ("[game]\nmax_prove_duration = 5\n", "game.max_prove_duration"),
+    ("[game]\nmax_challenge_duration = 0\n", "game.max_challenge_duration"),
+    ('[prover]\nproving_time = "fast"\n', "prover.proving_time"),
+    ("[prover]\nhonest = 1\n", "prover.honest"),
+    ("[challenger]\nreaction_time = true\n", "challenger.reaction_time"),
+    ("[sequencer]\nfaulty_output_at = [3]\n", "sequencer.faulty_output_at"),
+    ("[challenger]\nchallenge_honest = [0]\n", "challenger.challenge_honest"),
+])
+def test_rejects_bad_field_naming_it(tmp_path, extra, field):
+    with pytest.raises(ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(write(tmp_path, MINIMAL + extra))
+
+
+def test_rejects_missing_required_key(tmp_path):
+    with pytest.raises(ScenarioError, match="l2.blocks is required"):
+        load_scenario(write(tmp_path, '[scenario]\nname = "t"\n[l2]\nproposal_interval = 2\n'))
+
+
+def test_rejects_proposal_interval_beyond_blocks(tmp_path):
+    with pytest.raises(ScenarioError, match="l2.proposal_interval"):
+        load_scenario(write(tmp_path, '[scenario]\nname = "t"\n[l2]\nblocks = 2\nproposal_interval = 3\n'))
+
+
+def test_rejects_malformed_toml(tmp_path):
+    with pytest.raises(ScenarioError, match="malformed TOML"):
+        load_scenario(write(tmp_path, MINIMAL + "[game\n"))
+
+
+def test_rejects_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_rejects_binary_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        load_scenario(path)
+
+
+def test_scenario_error_is_a_value_error():
+    assert issubclass(ScenarioError, ValueError)
+
+
+@pytest.mark.parametrize("name", ["honest", "fraud", "prover_timeout"])
+def test_bundled_scenarios_load(name):
+    assert load_scenario(SCENARIOS / f"{name}.toml").name == name
+
+
+def run(name):
+    return run_scenario(load_scenario(SCENARIOS / f"{name}.toml"))
+
+
+def test_honest_scenario_every_output_stands():
+    out = run("honest")
+    assert [g.status for g in out.games] == ["DEFENDER_WINS", "DEFENDER_WINS"]
+    assert out.games[0].challenger == "challenger" and out.games[0].prover == "prover"
+    assert all(out.checks.values()), out.checks
+    assert out.anchor_l2_block == 8
+    start, end = out.balances["challenger"]
+    assert start - end == ether(1)                    # the mistaken challenger lost its bond ...
+    start, end = out.balances["prover"]
+    assert end - start == ether(1)                    # ... to the prover
+    assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
+    json.dumps(out.to_dict())
+
+
+def test_fraud_scenario_invalidates_the_output_and_its_child():
+    out = run("fraud")
+    assert [(g.correct, g.status) for g in out.games] == [(False, "CHALLENGER_WINS"), (False, "CHALLENGER_WINS")]
+    assert "iZKG-005" in out.games[1].why
+    assert all(out.checks.values()), out.checks
+    assert out.anchor_l2_block == 0
+    assert out.summary.startswith("fraud caught")
+    assert not any(e.step == "proof" and "submits" in e.detail for e in out.timeline)
+
+
+def test_prover_timeout_scenario_loses_a_correct_output():
+    out = run("prover_timeout")
+    assert [(g.correct, g.status) for g in out.games] == [(True, "CHALLENGER_WINS"), (True, "CHALLENGER_WINS")]
+    assert any("ProofTooLate" in e.detail for e in out.timeline)
+    assert out.balances["address(0) (burned)"][1] == ether("0.08")      # the orphaned child's bond
+    assert all(out.checks.values()), out.checks
+
+
+@pytest.mark.slow
+def test_runs_are_deterministic():
+    assert run("fraud").to_dict() == run("fraud").to_dict()
+
+
+def test_progress_is_reported():
+    seen = []
+    run_scenario(load_scenario(SCENARIOS / "fraud.toml"), progress=lambda done, total, msg: seen.append((done, total)))
+    assert seen and all(0 < d <= t for d, t in seen) and seen[-1][0] == seen[-1][1]

@@ -1,0 +1,256 @@
+"""Chapter 10's L1: conservation and atomic reverts under random transactions, the contracts' named reverts,
+the message-passer tree, and the Groth16 verifier contract against the third-party snarkjs vectors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_hash.auto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lumoz_ref.l1 import (G_TRANSACTION, GROTH16_PAIRS, BatchInbox, Contract, DelayedWETH, DisputeGame,
+                          DisputeGameFactory, GameAlreadyExists, GameStatus, Groth16VerifierContract,
+                          InsufficientBalance, InvalidProof, L1Chain, Msg, NoImplementation, OutputRootAnchor,
+                          ProgramIdMismatch, Unauthorized, WithdrawalDelayNotMet, WithdrawalNotUnlocked,
+                          WithdrawalsPaused, actor_address, calldata_gas, deploy_fault_proof_system,
+                          encode_extra_data, ether, groth16_verifier_gas, gwei, message_passer_proof,
+                          message_passer_root, verify_message_passer_proof)
+
+PEOPLE = tuple(actor_address(f"p{i}") for i in range(3))
+
+
+class Bank(Contract):
+    "A test contract: deposits, and a withdraw that pays out then fails on demand (after its effects)."
+    def __init__(self):
+        self.deposits: dict[str, int] = {}
+
+    def deposit(self, msg: Msg) -> None:
+        self.deposits[msg.sender] = self.deposits.get(msg.sender, 0) + msg.value
+
+    def withdraw(self, msg: Msg, amount: int, fail_after: bool) -> None:
+        self.deposits[msg.sender] = self.deposits.get(msg.sender, 0) - amount
+        self.chain.send_eth(self.address, msg.sender, amount)
+        if fail_after or self.deposits[msg.sender] < 0:
+            raise Unauthorized("refused after the effects: the chain must undo them")
+
+
+ops = st.lists(st.tuples(st.sampled_from(["deposit", "withdraw", "advance"]), st.integers(0, 2),
+                         st.integers(0, 3 * 10**18), st.booleans()), max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops, st.sampled_from([0, 1, gwei(2)]))
+def test_random_transactions_conserve_eth_and_revert_atomically(program, gas_price):
+    chain = L1Chain(gas_price=gas_price)
+    for p in PEOPLE:
+        chain.fund(p, ether(5))
+    bank = chain.register(Bank(), "bank")
+    for op, who, amount, flag in program:
+        before = (dict(chain.at(bank).deposits), chain.balance_of(bank))
+        try:
+            if op == "deposit":
+                chain.transact(PEOPLE[who], bank, "deposit", value=amount)
+            elif op == "withdraw":
+                chain.transact(PEOPLE[who], bank, "withdraw", amount, flag)
+            else:
+                chain.advance(12 * (who + 1))
+        except (Unauthorized, InsufficientBalance):
+            assert (chain.at(bank).deposits, chain.balance_of(bank)) == before
+        assert sum(chain.balance_of(a) for a in (*PEOPLE, bank)) + chain.burned == chain.minted
+        assert chain.balance_of(bank) == sum(chain.at(bank).deposits.values())
+    assert all(r.gas_used >= G_TRANSACTION for r in chain.receipts)
+
+
+def test_clock_is_simulated_and_deterministic():
+    a, b = L1Chain(), L1Chain()
+    for c in (a, b):
+        c.advance(3600)
+    assert (a.head.number, a.head.hash) == (b.head.number, b.head.hash) == (300, b.blocks[300].hash)
+    assert a.timestamp - a.blocks[0].timestamp == 301 * 12
+
+
+def test_rejects_time_travel():
+    with pytest.raises(ValueError, match="forward"):
+        L1Chain().advance(-1)
+
+
+def test_calldata_gas_follows_eip2028():
+    assert calldata_gas(b"\x00\x01\x00\xff") == 4 + 16 + 4 + 16
+
+
+def test_inbox_keeps_only_the_batcher_for_derivation():
+    chain = L1Chain()
+    inbox = chain.register(BatchInbox(PEOPLE[0]), "inbox")
+    chain.transact(PEOPLE[1], inbox, "submit", b"\x00spam")
+    chain.transact(PEOPLE[0], inbox, "submit", b"\x00frames")
+    assert [t.data for t in chain.at(inbox).batcher_transactions()] == [b"\x00frames"]
+
+
+# --- DelayedWETH --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def weth_chain():
+    chain = L1Chain()
+    owner, game, guy = PEOPLE
+    chain.fund(game, ether(3))
+    weth = chain.register(DelayedWETH(owner, delay=100), "weth")
+    chain.transact(game, weth, "deposit", value=ether(2))
+    chain.transact(game, weth, "unlock", guy, ether(1))
+    return chain, weth
+
+
+def test_weth_withdraw_before_delay(weth_chain):
+    chain, weth = weth_chain
+    with pytest.raises(WithdrawalDelayNotMet):
+        chain.transact(PEOPLE[1], weth, "withdraw", PEOPLE[2], ether(1))
+
+
+def test_weth_withdraw_more_than_unlocked(weth_chain):
+    chain, weth = weth_chain
+    chain.advance(101)
+    with pytest.raises(WithdrawalNotUnlocked):
+        chain.transact(PEOPLE[1], weth, "withdraw", PEOPLE[2], ether(1) + 1)
+
+
+def test_weth_withdraw_while_paused(weth_chain):
+    chain, weth = weth_chain
+    chain.advance(101)
+    chain.transact(PEOPLE[0], weth, "set_withdrawals_paused", True)
+    with pytest.raises(WithdrawalsPaused):
+        chain.transact(PEOPLE[1], weth, "withdraw", PEOPLE[2], ether(1))
+
+
+def test_weth_only_owner_pauses(weth_chain):
+    chain, weth = weth_chain
+    with pytest.raises(Unauthorized):
+        chain.transact(PEOPLE[1], weth, "set_withdrawals_paused", True)
+
+
+def test_weth_pays_the_caller_after_the_delay(weth_chain):
+    chain, weth = weth_chain
+    chain.advance(101)
+    before = chain.balance_of(PEOPLE[1])
+    chain.transact(PEOPLE[1], weth, "withdraw", PEOPLE[2], ether(1))
+    assert chain.balance_of(PEOPLE[1]) - before == ether(1)
+
+
+# --- factory and registry -----------------------------------------------------------------------------------
+
+class PlainGame(DisputeGame):
+    def initialize(self, msg: Msg) -> None:
+        self.created_at, self.was_respected_game_type_when_created = self.chain.timestamp, True
+
+    def fail(self, msg: Msg) -> None:
+        raise Unauthorized("no")
+
+
+@pytest.fixture
+def system():
+    chain = L1Chain()
+    sys_ = deploy_fault_proof_system(chain, OutputRootAnchor(bytes(32), 0), 7, finality_delay=60)
+    chain.transact(sys_.owner, sys_.factory, "set_implementation", 7, PlainGame)
+    chain.transact(sys_.owner, sys_.factory, "set_init_bond", 7, ether(1))
+    chain.fund(PEOPLE[0], ether(10))
+    return chain, sys_
+
+
+def test_factory_refuses_duplicate_uuid(system):
+    chain, s = system
+    chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    with pytest.raises(GameAlreadyExists):
+        chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    assert chain.at(s.factory).game_count() == 1
+
+
+def test_factory_refuses_unknown_game_type(system):
+    chain, s = system
+    with pytest.raises(NoImplementation):
+        chain.transact(PEOPLE[0], s.factory, "create", 8, keccak(b"c"), encode_extra_data(5), value=ether(1))
+
+
+def test_factory_records_l1_head_of_previous_block(system):
+    chain, s = system
+    chain.mine()
+    game = chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    assert chain.at(game).l1_head == chain.head.hash
+
+
+def test_only_guardian_blacklists(system):
+    chain, s = system
+    game = chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    with pytest.raises(Unauthorized):
+        chain.transact(PEOPLE[0], s.anchor_state_registry, "blacklist_game", game)
+
+
+def test_registry_needs_the_air_gap_before_a_claim_is_valid(system):
+    chain, s = system
+    game = chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    g = chain.at(game)
+    g.status, g.resolved_at = GameStatus.DEFENDER_WINS, chain.timestamp
+    registry = chain.at(s.anchor_state_registry)
+    assert not registry.is_game_claim_valid(game)
+    chain.advance(61)
+    assert registry.is_game_claim_valid(game)
+    chain.transact(s.guardian, s.anchor_state_registry, "blacklist_game", game)
+    assert not registry.is_game_claim_valid(game)
+
+
+# --- message passer tree ------------------------------------------------------------------------------------
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=9, unique=True), st.binary(min_size=32, max_size=32))
+def test_message_passer_proofs(hashes, outsider):
+    root = message_passer_root(hashes)
+    assert all(verify_message_passer_proof(root, h, message_passer_proof(hashes, h)) for h in hashes)
+    if outsider not in hashes:
+        assert not verify_message_passer_proof(root, outsider, message_passer_proof(hashes, hashes[0]))
+    assert message_passer_root(list(reversed(hashes))) == root
+
+
+# --- the Groth16 verifier contract against the snarkjs vectors ----------------------------------------------
+
+CIRCUITS = ["multiplier", "range_check", "square_chain", "multi_public"]
+
+
+@pytest.mark.parametrize("circuit", CIRCUITS)
+def test_verifier_contract_matches_snarkjs_vectors(vectors, circuit):
+    from lumoz_ref.groth16 import load_verifying_key, proof_from_json, public_from_json
+    folder = vectors / "groth16" / circuit
+    vk = load_verifying_key(folder / "verification_key.json")
+    chain = L1Chain()
+    verifier = chain.register(Groth16VerifierContract(vk), "verifier")
+    program = chain.at(verifier).program_id
+    for variant in json.loads((folder / "variants.json").read_text())["variants"]:
+        try:
+            proof, public = proof_from_json(variant["proof"]), public_from_json(variant["public"])
+        except ValueError:
+            assert not variant["expected_valid"], variant["name"]        # rejected while parsing: fine
+            continue
+        if variant["expected_valid"]:
+            chain.transact(PEOPLE[0], verifier, "verify", program, public, proof)
+            assert chain.receipts[-1].gas_used >= G_TRANSACTION + groth16_verifier_gas(len(public))
+        else:
+            with pytest.raises(InvalidProof):
+                chain.transact(PEOPLE[0], verifier, "verify", program, public, proof)
+
+
+def test_verifier_contract_refuses_another_program(vectors):
+    from lumoz_ref.groth16 import load_proof, load_public, load_verifying_key
+    folder = vectors / "groth16" / "multiplier"
+    chain = L1Chain()
+    verifier = chain.register(Groth16VerifierContract(load_verifying_key(folder / "verification_key.json")), "v")
+    with pytest.raises(ProgramIdMismatch):
+        chain.transact(PEOPLE[0], verifier, "verify", keccak(b"x"), load_public(folder / "public.json"),
+                       load_proof(folder / "proof.json"))
+
+
+def test_verifier_gas_is_the_eip1108_price_of_its_precompile_calls(vectors):
+    from lumoz_ref.curve import EC_ADD_GAS, EC_MUL_GAS, ec_pairing_gas
+    from lumoz_ref.groth16 import encode_eip197_calldata, load_proof, load_public, load_verifying_key
+    folder = vectors / "groth16" / "multi_public"
+    vk, proof, public = (load_verifying_key(folder / "verification_key.json"), load_proof(folder / "proof.json"),
+                         load_public(folder / "public.json"))
+    pairing_input = encode_eip197_calldata(vk, public, proof)
+    assert len(pairing_input) == 192 * GROTH16_PAIRS
+    assert groth16_verifier_gas(len(public)) == ec_pairing_gas(pairing_input) + len(public) * (EC_MUL_GAS + EC_ADD_GAS)

@@ -1,0 +1,103 @@
+"""Real-EVM check of chapter 10's verifier model: the Solidity Groth16 verifier that snarkjs exports (its
+`verifier_groth16.sol.ejs` template, rendered exactly as `snarkjs zkey export solidityverifier` renders it),
+compiled with npm `solc`, run in py-evm's Cancun VM. It must accept the proofs the model accepts and reject
+the others, and its measured gas is compared with the model's EIP-1108 count (the model leaves out only the
+Solidity glue: memory, `checkField`, calldata loads)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+
+import pytest
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDB
+from eth.vm.forks import CancunVM
+from eth.vm.message import Message
+from eth_hash.auto import keccak
+
+from lumoz_ref.l1 import groth16_verifier_gas
+
+pytestmark = pytest.mark.interop
+
+RENDER = """
+const ejs = require("ejs"); const fs = require("fs");
+const [templatePath, vkPath, outPath] = process.argv.slice(1);
+fs.writeFileSync(outPath, ejs.render(fs.readFileSync(templatePath, "utf8"), JSON.parse(fs.readFileSync(vkPath, "utf8"))));
+"""
+GLUE_ALLOWANCE = 15_000   # gas the Solidity around the precompile calls may add (measured: about 5 000)
+
+
+def compile_verifier(snarkjs, vk_json: dict, tmp_path) -> bytes:
+    "Render snarkjs's Groth16 verifier template for `vk_json`, compile it with solc; the runtime bytecode."
+    interop = snarkjs.parents[2]
+    (tmp_path / "vk.json").write_text(json.dumps(vk_json))
+    env = {**os.environ, "NODE_PATH": str(interop / "node_modules")}
+    template = interop / "node_modules" / "snarkjs" / "templates" / "verifier_groth16.sol.ejs"
+    subprocess.run(["node", "-e", RENDER, str(template), str(tmp_path / "vk.json"), str(tmp_path / "V.sol")],
+                   check=True, cwd=interop, env=env, capture_output=True)
+    request = {"language": "Solidity", "sources": {"V.sol": {"content": (tmp_path / "V.sol").read_text()}},
+               "settings": {"optimizer": {"enabled": True, "runs": 200},
+                            "outputSelection": {"*": {"*": ["evm.deployedBytecode.object"]}}}}
+    out = subprocess.run([str(interop / "node_modules" / ".bin" / "solcjs"), "--standard-json"], input=json.dumps(request),
+                         check=True, cwd=interop, capture_output=True, text=True).stdout
+    result = json.loads(out[out.index("{"):])            # solcjs may print a notice line first
+    errors = [e for e in result.get("errors", []) if e["severity"] == "error"]
+    assert not errors, errors
+    return bytes.fromhex(result["contracts"]["V.sol"]["Groth16Verifier"]["evm"]["deployedBytecode"]["object"])
+
+
+def evm_verify(code: bytes, words: list[int], n_public: int) -> tuple[bool, int]:
+    "Call verifyProof(A, B, C, inputs) in py-evm's Cancun VM; (result, execution gas)."
+    chain = MiningChain.configure(__name__="VerifierChain", vm_configuration=((0, CancunVM),)).from_genesis(
+        AtomicDB(), {"difficulty": 0, "gas_limit": 30_000_000, "timestamp": 1_700_000_000, "coinbase": b"\x2a" * 20})
+    state, address, caller = chain.get_vm().state, b"\x11" * 20, b"\x22" * 20
+    state.set_code(address, code)
+    selector = keccak(f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{n_public}])".encode())[:4]
+    data = selector + b"".join(w.to_bytes(32, "big") for w in words)
+    message = Message(gas=2_000_000, to=address, sender=caller, value=0, data=data, code=code)
+    context = state.get_transaction_context_class()(gas_price=1, origin=caller)
+    computation = state.computation_class.apply_computation(state, message, context)
+    assert not computation.is_error, computation.error
+    return computation.output == (1).to_bytes(32, "big"), 2_000_000 - computation.get_gas_remaining()
+
+
+def calldata_words(proof, public: list[int]) -> list[int]:
+    "A, B (imaginary parts first, EIP-197), C, then the public inputs, as the Solidity verifier takes them."
+    (ax, ay), (cx, cy) = proof.a, proof.c
+    (bx0, bx1), (by0, by1) = proof.b
+    return [ax, ay, bx1, bx0, by1, by0, cx, cy, *public]
+
+
+def test_snarkjs_solidity_verifier_accepts_vector_proof_with_model_gas(snarkjs, vectors, tmp_path):
+    folder = vectors / "groth16" / "multi_public"
+    code = compile_verifier(snarkjs, json.loads((folder / "verification_key.json").read_text()), tmp_path)
+    words = json.loads("[" + (folder / "soliditycalldata.txt").read_text() + "]")
+    public = [int(x, 16) for x in words[3]]
+    flat = [int(x, 16) for x in words[0] + words[1][0] + words[1][1] + words[2]] + public
+    ok, gas = evm_verify(code, flat, len(public))
+    assert ok
+    model = groth16_verifier_gas(len(public))
+    print(f"\nmulti_public (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
+    assert model <= gas <= model + GLUE_ALLOWANCE
+    flat[-1] ^= 1                                        # another public input: the verifier says false
+    assert not evm_verify(code, flat, len(public))[0]
+
+
+def test_snarkjs_solidity_verifier_accepts_the_dispute_proof(snarkjs, tmp_path):
+    from lumoz_ref.dispute import BindingProofSystem, ProofBinding, binding_public_inputs
+    from lumoz_ref.groth16 import verifying_key_to_json
+    from lumoz_ref.l1 import actor_address
+    system = BindingProofSystem(seed=3)
+    binding = ProofBinding(keccak(b"l1 head"), keccak(b"pre"), keccak(b"claim"), 8, keccak(b"config"), actor_address("prover"))
+    proof = system.prove(binding, rng=random.Random(4))
+    public = binding_public_inputs(binding)
+    code = compile_verifier(snarkjs, verifying_key_to_json(system.vk), tmp_path)
+    ok, gas = evm_verify(code, calldata_words(proof, public), len(public))
+    assert ok
+    model = groth16_verifier_gas(len(public))
+    print(f"\nbinding circuit (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
+    assert model <= gas <= model + GLUE_ALLOWANCE
+    front_run = binding_public_inputs(ProofBinding(*list(vars(binding).values())[:5], actor_address("front-runner")))
+    assert not evm_verify(code, calldata_words(proof, front_run), len(public))[0]
