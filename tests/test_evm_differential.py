@@ -83,13 +83,24 @@ def block_env_of(state) -> BlockEnv:
                     block_hash=lambda n: int.from_bytes(hashes[context.block_number - 1 - n], "big"))
 
 
+def same_halt(ours, theirs: Outcome) -> bool:
+    """Equal outcomes, or the one known ordering difference: RETURNDATACOPY with both an out-of-bounds read and
+    an unaffordable memory expansion. execution-specs (and we) charge gas first, so it is out of gas; py-evm
+    checks the bounds first. Both are exceptional halts with the same effect (all gas, no changes)."""
+    if ours.outcome == theirs:
+        return True
+    return ({ours.outcome, theirs} == {Outcome.OUT_OF_GAS, Outcome.OUT_OF_BOUNDS_READ}
+            and ours.trace[-1].name == "RETURNDATACOPY")
+
+
 def check_agreement(code: bytes, calldata: bytes, callvalue: int, schedule: GasSchedule) -> Outcome:
     state, theirs = run_pyevm(code, calldata, callvalue, schedule)
     ours = execute(code, calldata=calldata, callvalue=callvalue, caller=CALLER, origin=ORIGIN, address=ADDRESS,
                    gas=GAS, gas_price=7, storage=PRE_STORAGE, balances=BALANCES, env=block_env_of(state),
                    schedule=schedule, tracer=record_trace, step_limit=100_000)
     where = f"code {code.hex()} ({schedule.name})"
-    assert ours.outcome == theirs["outcome"], f"{where}: ours {ours.outcome} ({ours.error}), py-evm {theirs['outcome']}"
+    if not same_halt(ours, theirs["outcome"]):
+        raise AssertionError(f"{where}: ours {ours.outcome} ({ours.error}), py-evm {theirs['outcome']}")
     assert ours.gas_left == theirs["gas_left"], where
     assert ours.refund == theirs["refund"], where
     assert ours.output == theirs["output"], where
