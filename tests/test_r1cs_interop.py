@@ -8,9 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lumoz_ref.field import R
 from lumoz_ref.r1cs import R1CS, UnsatisfiedConstraint, load_r1cs, load_wtns, save_r1cs, save_wtns
+
+from test_r1cs import random_circuit
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "data" / "interop"
@@ -141,3 +144,27 @@ def test_make_fixtures_is_reproducible(tmp_path):
     for name in FIXTURE_CIRCUITS:
         for committed in sorted((FIXTURES / name).iterdir()):
             assert (tmp_path / name / committed.name).read_bytes() == committed.read_bytes(), committed
+
+
+@pytest.mark.interop
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_built_circuits_agree_with_snarkjs(snarkjs, tmp_path, data):
+    """Random builder circuits: snarkjs accepts the witness, and rejects a mutated one at our constraint index."""
+    r, inputs, _, _ = random_circuit(data)
+    w = r.compute_witness(inputs)
+    save_r1cs(r, tmp_path / "c.r1cs")
+    save_wtns(w, tmp_path / "c.wtns")
+    assert "WITNESS IS CORRECT" in plain(run(snarkjs, "wtns", "check", tmp_path / "c.r1cs", tmp_path / "c.wtns").stdout)
+    bad = list(w)
+    i = data.draw(st.integers(min_value=1, max_value=r.n_wires - 1))
+    bad[i] = (bad[i] + 1) % R
+    save_wtns(bad, tmp_path / "bad.wtns")
+    proc = run(snarkjs, "wtns", "check", tmp_path / "c.r1cs", tmp_path / "bad.wtns", ok=False)
+    out = plain(proc.stdout + proc.stderr)
+    try:
+        r.check(bad)
+    except UnsatisfiedConstraint as e:
+        assert f"aborting checking process at constraint {e.index}\n" in out, out
+    else:
+        assert "WITNESS IS CORRECT" in out, out
