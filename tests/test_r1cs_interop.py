@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lumoz_ref.field import R
-from lumoz_ref.r1cs import R1CS, UnsatisfiedConstraint, load_r1cs, load_wtns, save_r1cs, save_wtns
+from lumoz_ref.r1cs import R1CS, R1CSFormatError, UnsatisfiedConstraint, load_r1cs, load_wtns, save_r1cs, save_wtns
 
 from test_r1cs import random_circuit
 
@@ -168,3 +169,22 @@ def test_random_built_circuits_agree_with_snarkjs(snarkjs, tmp_path, data):
         assert f"aborting checking process at constraint {e.index}\n" in out, out
     else:
         assert "WITNESS IS CORRECT" in out, out
+
+
+@pytest.mark.interop
+def test_rejects_circuit_compiled_for_another_prime(circom, tmp_path):
+    """circom's own output over BLS12-381's scalar field is refused with the prime named."""
+    build = REPO / "interop" / "build" / f"other_prime.{os.getpid()}"
+    build.mkdir(parents=True, exist_ok=True)
+    try:
+        (build / "mul.circom").write_text("pragma circom 2.0.0;\ntemplate M() { signal input a; signal input b; "
+                                          "signal output c; c <== a * b; }\ncomponent main = M();\n")
+        rel = build.relative_to(REPO / "interop")
+        proc = subprocess.run([str(circom), str(rel / "mul.circom"), "--r1cs", "-p", "bls12381", "-o", str(rel)],
+                              cwd=REPO / "interop", capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        bls12_381_r = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+        with pytest.raises(R1CSFormatError, match=rf"wrong prime {bls12_381_r}: .*section 1 \(header\)"):
+            load_r1cs(build / "mul.r1cs")
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
