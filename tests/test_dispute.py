@@ -14,8 +14,10 @@ from lumoz_ref.dispute import (AlreadyChallenged, AlreadyProven, BindingProofSys
                                UnexpectedRootClaim, ZKDisputeGame, binding_circuit, binding_public_inputs, build_world,
                                propose, submit_proof)
 from lumoz_ref.l1 import (ZERO_ADDRESS, GameStatus, IncorrectBondAmount, InvalidDisputeGame, InvalidProof,
-                          OutputRootAnchor, OutputRootProof, WithdrawalDelayNotMet, WithdrawalTransaction,
-                          actor_address, ether, hash_withdrawal, message_passer_proof, message_passer_root)
+                          OutputRootAnchor, OutputRootProof, WithdrawalDelayNotMet, actor_address, ether, l1_address)
+from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, Devnet, Genesis, RollupConfig, initiate_withdrawal_calldata,
+                              prove_storage, sign_transaction, withdrawal_slot)
+from lumoz_ref.rollup import address_of as l2_address_of
 
 CHALLENGE_WINDOW, PROVE_WINDOW, DELAY = 3600, 1800, 600
 INIT_BOND, CHALLENGER_BOND = ether("0.08"), ether(1)
@@ -343,15 +345,28 @@ def test_winning_game_becomes_the_anchor(world):
 
 # --- the portal with the real game --------------------------------------------------------------------------
 
-def test_withdrawal_finalizes_only_after_the_game_is_won_and_final(world):
-    user, bob = actor_address("l2-user"), A["mallory"]
+@pytest.fixture(scope="module")
+def l2_withdrawal():
+    "An L2 block with one 1-ETH withdrawal to mallory's L1 address: (withdrawal, output preimage, storage opening)."
+    from coincurve import PrivateKey
+    key = keccak(b"test_dispute: l2 user")
+    user = l2_address_of(PrivateKey(key).public_key.format(compressed=False))
+    devnet = Devnet(RollupConfig(), Genesis(balances={user: ether(10)}))
+    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=100_000,
+                                  data=initiate_withdrawal_calldata(bytes.fromhex(A["mallory"][2:]), 100_000))])
+    w = devnet.node.block_trace(1).receipts[0].withdrawal
+    out = devnet.node.output_at(1)
+    preimage = OutputRootProof(out.version, out.state_root, out.message_passer_storage_root, out.block_hash)
+    return w, preimage, prove_storage(devnet.node.state_at(1), L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
+
+
+def test_withdrawal_finalizes_only_after_the_game_is_won_and_final(world, l2_withdrawal):
+    w, preimage, opening = l2_withdrawal
+    bob = l1_address(w.target)
     world.chain.fund(world.system.portal, ether(5))
-    w = WithdrawalTransaction(0, user, bob, ether(1), 100_000)
-    preimage = OutputRootProof(bytes(32), keccak(b"state"), message_passer_root([hash_withdrawal(w)]), keccak(b"block"))
     game = new_game(world, 10, claim=preimage.root())
-    world.chain.transact(bob, world.system.portal, "prove_withdrawal_transaction", w, game, preimage,
-                         message_passer_proof([hash_withdrawal(w)], hash_withdrawal(w)))
-    finalize = lambda: world.chain.transact(bob, world.system.portal, "finalize_withdrawal_transaction", w)  # noqa: E731
+    world.chain.transact(A["prover"], world.system.portal, "prove_withdrawal_transaction", w, game, preimage, opening)
+    finalize = lambda: world.chain.transact(A["prover"], world.system.portal, "finalize_withdrawal_transaction", w)  # noqa: E731
     world.chain.advance(DELAY + 1)
     with pytest.raises(InvalidDisputeGame, match="in progress"):
         finalize()
@@ -365,17 +380,16 @@ def test_withdrawal_finalizes_only_after_the_game_is_won_and_final(world):
     assert world.chain.balance_of(bob) - before == ether(1)
 
 
-def test_withdrawal_against_lost_game_never_finalizes(world):
-    user, bob = actor_address("l2-user"), A["mallory"]
+def test_withdrawal_against_lost_game_never_finalizes(world, l2_withdrawal):
+    w, preimage, opening = l2_withdrawal
     world.chain.fund(world.system.portal, ether(5))
-    w = WithdrawalTransaction(0, user, bob, ether(1), 100_000)
-    preimage = OutputRootProof(bytes(32), keccak(b"forged"), message_passer_root([hash_withdrawal(w)]), keccak(b"block"))
-    game = new_game(world, 10, claim=preimage.root())
-    world.chain.transact(bob, world.system.portal, "prove_withdrawal_transaction", w, game, preimage,
-                         message_passer_proof([hash_withdrawal(w)], hash_withdrawal(w)))
+    forged = OutputRootProof(preimage.version, keccak(b"forged"), preimage.message_passer_storage_root,
+                             preimage.latest_blockhash)
+    game = new_game(world, 10, claim=forged.root())
+    world.chain.transact(A["prover"], world.system.portal, "prove_withdrawal_transaction", w, game, forged, opening)
     send(world, "challenger", game, "challenge", value=CHALLENGER_BOND)
     world.chain.advance(PROVE_WINDOW + 1)
     send(world, "mallory", game, "resolve")
     world.chain.advance(10 * DELAY)
     with pytest.raises(InvalidDisputeGame, match="challenger won"):
-        world.chain.transact(bob, world.system.portal, "finalize_withdrawal_transaction", w)
+        world.chain.transact(A["prover"], world.system.portal, "finalize_withdrawal_transaction", w)

@@ -53,6 +53,11 @@ def test_rejects_bad_field_naming_it(tmp_path, extra, field):
         load_scenario(write(tmp_path, MINIMAL + extra))
 
 
+def test_rejects_withdrawal_after_the_last_block(tmp_path):
+    with pytest.raises(ScenarioError, match="l2.withdrawal_blocks"):
+        load_scenario(write(tmp_path, MINIMAL.replace("proposal_interval = 2", "proposal_interval = 2\nwithdrawal_blocks = [9]")))
+
+
 def test_rejects_missing_required_key(tmp_path):
     with pytest.raises(ScenarioError, match="l2.blocks is required"):
         load_scenario(write(tmp_path, '[scenario]\nname = "t"\n[l2]\nproposal_interval = 2\n'))
@@ -104,6 +109,7 @@ def test_honest_scenario_every_output_stands():
     start, end = out.balances["prover"]
     assert end - start == ether(1)                    # ... to the prover
     assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
+    assert out.withdrawals == {3: "finalized"} and out.balances["alice"] == (0, ether(1))
     json.dumps(out.to_dict())
 
 
@@ -115,6 +121,7 @@ def test_fraud_scenario_invalidates_the_output_and_its_child():
     assert out.anchor_l2_block == 0
     assert out.summary.startswith("fraud caught")
     assert not any(e.step == "proof" and "submits" in e.detail for e in out.timeline)
+    assert out.withdrawals == {6: "stuck"} and out.balances["alice"] == (0, 0)
 
 
 def test_prover_timeout_scenario_loses_a_correct_output():
@@ -122,6 +129,7 @@ def test_prover_timeout_scenario_loses_a_correct_output():
     assert [(g.correct, g.status) for g in out.games] == [(True, "CHALLENGER_WINS"), (True, "CHALLENGER_WINS")]
     assert any("ProofTooLate" in e.detail for e in out.timeline)
     assert out.balances["address(0) (burned)"][1] == ether("0.08")      # the orphaned child's bond
+    assert out.withdrawals == {3: "stuck"}
     assert all(out.checks.values()), out.checks
 
 

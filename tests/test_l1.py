@@ -9,13 +9,12 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lumoz_ref.l1 import (G_TRANSACTION, GROTH16_PAIRS, BatchInbox, Contract, DelayedWETH, DisputeGame,
+from lumoz_ref.l1 import (G_TRANSACTION, AddressInUse, GROTH16_PAIRS, BatchInbox, Contract, DelayedWETH, DisputeGame,
                           DisputeGameFactory, GameAlreadyExists, GameStatus, Groth16VerifierContract,
                           InsufficientBalance, InvalidProof, L1Chain, Msg, NoImplementation, OutputRootAnchor,
                           ProgramIdMismatch, Unauthorized, WithdrawalDelayNotMet, WithdrawalNotUnlocked,
                           WithdrawalsPaused, actor_address, calldata_gas, deploy_fault_proof_system,
-                          encode_extra_data, ether, groth16_verifier_gas, gwei, message_passer_proof,
-                          message_passer_root, verify_message_passer_proof)
+                          encode_extra_data, ether, groth16_verifier_gas, gwei)
 
 PEOPLE = tuple(actor_address(f"p{i}") for i in range(3))
 
@@ -60,6 +59,13 @@ def test_random_transactions_conserve_eth_and_revert_atomically(program, gas_pri
         assert sum(chain.balance_of(a) for a in (*PEOPLE, bank)) + chain.burned == chain.minted
         assert chain.balance_of(bank) == sum(chain.at(bank).deposits.values())
     assert all(r.gas_used >= G_TRANSACTION for r in chain.receipts)
+
+
+def test_rejects_a_second_contract_at_the_same_address():
+    chain = L1Chain()
+    chain.register(Bank(), "bank")
+    with pytest.raises(AddressInUse):
+        chain.register(Bank(), "bank")
 
 
 def test_clock_is_simulated_and_deterministic():
@@ -194,18 +200,6 @@ def test_registry_needs_the_air_gap_before_a_claim_is_valid(system):
     assert registry.is_game_claim_valid(game)
     chain.transact(s.guardian, s.anchor_state_registry, "blacklist_game", game)
     assert not registry.is_game_claim_valid(game)
-
-
-# --- message passer tree ------------------------------------------------------------------------------------
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=9, unique=True), st.binary(min_size=32, max_size=32))
-def test_message_passer_proofs(hashes, outsider):
-    root = message_passer_root(hashes)
-    assert all(verify_message_passer_proof(root, h, message_passer_proof(hashes, h)) for h in hashes)
-    if outsider not in hashes:
-        assert not verify_message_passer_proof(root, outsider, message_passer_proof(hashes, hashes[0]))
-    assert message_passer_root(list(reversed(hashes))) == root
 
 
 # --- the Groth16 verifier contract against the snarkjs vectors ----------------------------------------------

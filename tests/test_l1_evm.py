@@ -17,7 +17,8 @@ from eth.vm.forks import CancunVM
 from eth.vm.message import Message
 from eth_hash.auto import keccak
 
-from lumoz_ref.l1 import groth16_verifier_gas
+from lumoz_ref.groth16 import proof_from_json
+from lumoz_ref.l1 import groth16_verifier_gas, verifier_calldata
 
 pytestmark = pytest.mark.interop
 
@@ -48,14 +49,12 @@ def compile_verifier(snarkjs, vk_json: dict, tmp_path) -> bytes:
     return bytes.fromhex(result["contracts"]["V.sol"]["Groth16Verifier"]["evm"]["deployedBytecode"]["object"])
 
 
-def evm_verify(code: bytes, words: list[int], n_public: int) -> tuple[bool, int]:
-    "Call verifyProof(A, B, C, inputs) in py-evm's Cancun VM; (result, execution gas)."
+def evm_verify(code: bytes, data: bytes) -> tuple[bool, int]:
+    "Send `data` (a verifyProof call) to `code` in py-evm's Cancun VM; (result, execution gas)."
     chain = MiningChain.configure(__name__="VerifierChain", vm_configuration=((0, CancunVM),)).from_genesis(
         AtomicDB(), {"difficulty": 0, "gas_limit": 30_000_000, "timestamp": 1_700_000_000, "coinbase": b"\x2a" * 20})
     state, address, caller = chain.get_vm().state, b"\x11" * 20, b"\x22" * 20
     state.set_code(address, code)
-    selector = keccak(f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{n_public}])".encode())[:4]
-    data = selector + b"".join(w.to_bytes(32, "big") for w in words)
     message = Message(gas=2_000_000, to=address, sender=caller, value=0, data=data, code=code)
     context = state.get_transaction_context_class()(gas_price=1, origin=caller)
     computation = state.computation_class.apply_computation(state, message, context)
@@ -63,26 +62,21 @@ def evm_verify(code: bytes, words: list[int], n_public: int) -> tuple[bool, int]
     return computation.output == (1).to_bytes(32, "big"), 2_000_000 - computation.get_gas_remaining()
 
 
-def calldata_words(proof, public: list[int]) -> list[int]:
-    "A, B (imaginary parts first, EIP-197), C, then the public inputs, as the Solidity verifier takes them."
-    (ax, ay), (cx, cy) = proof.a, proof.c
-    (bx0, bx1), (by0, by1) = proof.b
-    return [ax, ay, bx1, bx0, by1, by0, cx, cy, *public]
-
-
 def test_snarkjs_solidity_verifier_accepts_vector_proof_with_model_gas(snarkjs, vectors, tmp_path):
     folder = vectors / "groth16" / "multi_public"
     code = compile_verifier(snarkjs, json.loads((folder / "verification_key.json").read_text()), tmp_path)
     words = json.loads("[" + (folder / "soliditycalldata.txt").read_text() + "]")
     public = [int(x, 16) for x in words[3]]
+    proof = proof_from_json(json.loads((folder / "proof.json").read_text()))
+    data = verifier_calldata(proof, public)               # the model's calldata encoder ...
     flat = [int(x, 16) for x in words[0] + words[1][0] + words[1][1] + words[2]] + public
-    ok, gas = evm_verify(code, flat, len(public))
+    assert data[4:] == b"".join(w.to_bytes(32, "big") for w in flat)   # ... agrees with snarkjs soliditycalldata
+    ok, gas = evm_verify(code, data)
     assert ok
     model = groth16_verifier_gas(len(public))
     print(f"\nmulti_public (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
     assert model <= gas <= model + GLUE_ALLOWANCE
-    flat[-1] ^= 1                                        # another public input: the verifier says false
-    assert not evm_verify(code, flat, len(public))[0]
+    assert not evm_verify(code, verifier_calldata(proof, [*public[:-1], public[-1] ^ 1]))[0]   # another input: false
 
 
 def test_snarkjs_solidity_verifier_accepts_the_dispute_proof(snarkjs, tmp_path):
@@ -94,10 +88,10 @@ def test_snarkjs_solidity_verifier_accepts_the_dispute_proof(snarkjs, tmp_path):
     proof = system.prove(binding, rng=random.Random(4))
     public = binding_public_inputs(binding)
     code = compile_verifier(snarkjs, verifying_key_to_json(system.vk), tmp_path)
-    ok, gas = evm_verify(code, calldata_words(proof, public), len(public))
+    ok, gas = evm_verify(code, verifier_calldata(proof, public))
     assert ok
     model = groth16_verifier_gas(len(public))
     print(f"\nbinding circuit (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
     assert model <= gas <= model + GLUE_ALLOWANCE
     front_run = binding_public_inputs(ProofBinding(*list(vars(binding).values())[:5], actor_address("front-runner")))
-    assert not evm_verify(code, calldata_words(proof, front_run), len(public))[0]
+    assert not evm_verify(code, verifier_calldata(proof, front_run))[0]
