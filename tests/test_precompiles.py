@@ -113,3 +113,36 @@ def test_pairing_empty_input_and_gas():
 
 def test_pairing_of_infinities_is_true():
     assert C.ec_pairing(bytes(192 * 2)) == word(1)
+
+
+# --- properties against py_ecc -----------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from py_ecc import optimized_bn128 as ob  # noqa: E402
+
+
+def py_ecc_bytes(point) -> bytes:
+    if point is None or ob.is_inf(point):
+        return bytes(64)
+    x, y = ob.normalize(point)
+    return word(x.n) + word(y.n)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=R - 1), st.integers(min_value=0, max_value=R - 1),
+       st.integers(min_value=0, max_value=2**256 - 1))
+def test_ec_add_and_ec_mul_match_py_ecc(a, b, k):
+    pa, pb = ob.multiply(ob.G1, a), ob.multiply(ob.G1, b)
+    assert C.ec_add(py_ecc_bytes(pa) + py_ecc_bytes(pb)) == py_ecc_bytes(ob.add(pa, pb))
+    assert C.ec_mul(py_ecc_bytes(pa) + word(k)) == py_ecc_bytes(ob.multiply(pa, k % R))
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.integers(min_value=1, max_value=R - 1), st.integers(min_value=1, max_value=R - 1))
+def test_ec_pairing_accepts_exactly_the_balanced_products(a, b):
+    p1, q1 = C.g1_mul(C.G1_GENERATOR, a), C.g2_mul(C.G2_GENERATOR, b)
+    balanced = C.g1_to_evm_bytes(p1) + C.g2_to_evm_bytes(q1) + \
+        C.g1_to_evm_bytes(C.g1_mul(C.G1_GENERATOR, -a * b)) + C.g2_to_evm_bytes(C.G2_GENERATOR)
+    assert C.ec_pairing(balanced) == word(1)
+    unbalanced = balanced[:192] + C.g1_to_evm_bytes(C.g1_mul(C.G1_GENERATOR, -a * b + 1)) + balanced[256:]
+    assert C.ec_pairing(unbalanced) == word(0)
