@@ -1,9 +1,10 @@
 """Differential tests: random EVM programs run by lumoz_ref.evm and by py-evm must agree.
 
-Which py-evm VM: py-evm's Frontier VM charges exactly the legacy VM tests' schedule (our `FRONTIER_LIKE`), and
-its Petersburg VM the EIP-150/160 repricing plus the Byzantium/Constantinople opcodes (our `PETERSBURG_LIKE`).
-Both are compared. A Cancun VM would need warm/cold access pricing (EIP-2929) and EIP-2200/3529 storage
-pricing, which this subset does not model, so it is not used here.
+Which py-evm VM: each of our schedules is compared with the py-evm VM whose rules it claims to follow.
+py-evm's Frontier VM charges exactly the legacy VM tests' schedule (`FRONTIER_LIKE`); its Petersburg VM the
+EIP-150/160 repricing plus the Byzantium/Constantinople opcodes (`PETERSBURG_LIKE`); its Cancun VM message calls,
+warm/cold access (EIP-2929), net-metered storage (EIP-2200/3529) and transient storage (`CANCUN_LIKE`), with
+programs that call three small contracts (and themselves) through all four call opcodes.
 
 Compared for every program: the halt reason (success, revert, or which exceptional halt), gas left, refund,
 return data, storage, logs, and — when the frame ended normally or by REVERT — the final stack.
@@ -16,13 +17,15 @@ from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.exceptions import (FullStack, InsufficientStack, InvalidInstruction, InvalidJumpDestination, OutOfBoundsRead,
                             OutOfGas, Revert)
-from eth.vm.forks import FrontierVM, PetersburgVM
-from eth.vm.message import Message
+from eth.vm.forks import CancunVM, FrontierVM, PetersburgVM
+from eth.vm.message import Message as PyEvmMessage
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lumoz_ref.evm import (FRONTIER_LIKE, PETERSBURG_LIKE, U256_MAX, BlockEnv, GasSchedule, Outcome, assemble,
-                           execute, record_trace)
+from lumoz_ref.evm import (CANCUN_LIKE, FRONTIER_LIKE, PETERSBURG_LIKE, PRECOMPILE_ADDRESSES, U256_MAX, Account,
+                           BlockEnv, ExceptionalHalt, GasSchedule, Message, Outcome, TransactionContext, WorldState,
+                           assemble, execute, initial_accessed_addresses, process_message,
+                           python_frames_for_deep_calls, record_trace)
 
 ADDRESS = 0x0F572E5295C57F15886F9B263E2F6D2D6C7B5EC6
 CALLER = 0xCD1722F2947DEF4CF144679DA39C4C32BDC35681
@@ -41,7 +44,8 @@ VMS = {FRONTIER_LIKE.name: FrontierVM, PETERSBURG_LIKE.name: PetersburgVM}
 
 def _fresh_state(vm_class):
     chain_class = MiningChain.configure(__name__="DifferentialChain", vm_configuration=((0, vm_class),))
-    chain = chain_class.from_genesis(AtomicDB(), {"difficulty": 131072, "gas_limit": 10**7, "timestamp": 1000,
+    difficulty = 0 if vm_class is CancunVM else 131072  # after the Merge the header's difficulty is 0
+    chain = chain_class.from_genesis(AtomicDB(), {"difficulty": difficulty, "gas_limit": 10**7, "timestamp": 1000,
                                                  "coinbase": b"\x2a" * 20})
     state = chain.get_vm().state
     for account, balance in BALANCES.items():
@@ -56,8 +60,8 @@ def run_pyevm(code: bytes, calldata: bytes, callvalue: int, schedule: GasSchedul
     state = _fresh_state(VMS[schedule.name])
     account = ADDRESS.to_bytes(20, "big")
     state.set_code(account, code)
-    message = Message(gas=GAS, to=account, sender=CALLER.to_bytes(20, "big"), value=callvalue, data=calldata,
-                      code=code)
+    message = PyEvmMessage(gas=GAS, to=account, sender=CALLER.to_bytes(20, "big"), value=callvalue, data=calldata,
+                           code=code)
     context = state.get_transaction_context_class()(gas_price=7, origin=ORIGIN.to_bytes(20, "big"))
     snapshot = state.snapshot()
     computation = state.computation_class.apply_computation(state, message, context)
@@ -243,3 +247,129 @@ def test_each_halt_agrees_with_pyevm(schedule, program):
 ])
 def test_byzantium_halts_agree_with_pyevm(program):
     check_agreement(assemble(program), b"", 0, PETERSBURG_LIKE)
+
+
+# ---- Cancun: message calls, warm/cold access, net-metered storage, transient storage ---------------------------
+# py-evm's Cancun VM against CANCUN_LIKE. The world holds the program's account and three contracts it may call;
+# we run the message with `process_message` and compare every account's storage afterwards.
+
+CALLEE, REVERTER, WRITER, EMPTY = 0xCA11, 0xBAD0, 0x57A7, 0xE0E0
+CONTRACTS = {
+    # slot (word1 & 3) := word0; log CALLVALUE with CALLER as topic; touch transient storage; return CALLVALUE
+    CALLEE: assemble(["PUSH1", 0, "CALLDATALOAD", "PUSH1", 32, "CALLDATALOAD", "PUSH1", 3, "AND", "SSTORE",
+                      "CALLVALUE", "PUSH1", 0, "MSTORE", "CALLER", "PUSH1", 32, "PUSH1", 0, "LOG1",
+                      "PUSH1", 7, "TLOAD", "PUSH1", 1, "ADD", "PUSH1", 7, "TSTORE", "PUSH1", 32, "PUSH1", 0, "RETURN"]),
+    # writes, then reverts with data
+    REVERTER: assemble(["PUSH1", 1, "PUSH1", 9, "SSTORE", "PUSH1", 0xEE, "PUSH1", 0, "MSTORE",
+                        "PUSH1", 32, "PUSH1", 0, "REVERT"]),
+    # writes (a halt under STATICCALL) and returns its balance
+    WRITER: assemble(["PUSH1", 5, "PUSH1", 5, "SSTORE", "SELFBALANCE", "PUSH1", 0, "MSTORE",
+                      "PUSH1", 32, "PUSH1", 0, "RETURN"]),
+}
+CANCUN_OPS = ["PUSH0", "TLOAD", "CHAINID", "SELFBALANCE", "BASEFEE", "SHL", "SHR", "SAR", "RETURNDATASIZE"]
+
+
+@st.composite
+def cancun_instruction(draw):
+    kind = draw(st.sampled_from(["plain", "plain", "call", "call", "tstore", "mcopy"]))
+    if kind == "plain":
+        return draw(instruction(True)) if draw(st.booleans()) else [draw(st.sampled_from(CANCUN_OPS))]
+    if kind == "tstore":
+        return ["PUSH1", draw(st.integers(0, 3)), "PUSH1", draw(st.sampled_from([0, 7])), "TSTORE"]
+    if kind == "mcopy":
+        return ["PUSH1", draw(SMALL), "PUSH1", draw(SMALL), "PUSH1", draw(SMALL), "MCOPY"]
+    name = draw(st.sampled_from(["CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"]))
+    target = draw(st.sampled_from([CALLEE, REVERTER, WRITER, EMPTY, ADDRESS]))
+    gas = draw(st.sampled_from([0, 100, 3000] + ([30_000, 2**64] if target != ADDRESS else [])))
+    chunk = ["PUSH1", draw(st.integers(0, 64)), "PUSH1", draw(SMALL), "PUSH1", draw(st.integers(0, 64)),
+             "PUSH1", draw(SMALL)]  # out size, out offset, in size, in offset
+    if name in ("CALL", "CALLCODE"):
+        chunk += ["PUSH32", draw(st.sampled_from([0, 0, 1, 10**17, 10**20]))]  # value (10**20: more than we hold)
+    return chunk + ["PUSH20", target, "PUSH32", gas, name]
+
+
+@st.composite
+def cancun_program(draw) -> bytes:
+    body = draw(st.lists(cancun_instruction(), min_size=1, max_size=20))
+    ending = draw(st.sampled_from(ENDINGS + LATER_ENDINGS))
+    return assemble(draw(preamble()) + [item for chunk in body for item in chunk] + ending)
+
+
+def _cancun_pyevm(code: bytes, calldata: bytes, callvalue: int):
+    state = _fresh_state(CancunVM)
+    for account, contract in {**CONTRACTS, ADDRESS: code}.items():
+        state.set_code(account.to_bytes(20, "big"), contract)
+    state.lock_changes()  # the storage now is the "original" storage of EIP-2200
+    context = state.execution_context
+    for account in (ADDRESS, CALLER, ORIGIN, int.from_bytes(context.coinbase, "big"), *PRECOMPILE_ADDRESSES):
+        state.mark_address_warm(account.to_bytes(20, "big"))
+    message = PyEvmMessage(gas=GAS, to=ADDRESS.to_bytes(20, "big"), sender=CALLER.to_bytes(20, "big"),
+                           value=callvalue, data=calldata, code=code)
+    snapshot = state.snapshot()
+    computation = state.computation_class.apply_computation(
+        state, message, state.get_transaction_context_class()(gas_price=7, origin=ORIGIN.to_bytes(20, "big")))
+    if computation.is_error:
+        state.revert(snapshot)
+    return state, computation
+
+
+def check_cancun_agreement(code: bytes, calldata: bytes, callvalue: int) -> tuple[Outcome, int]:
+    state, computation = _cancun_pyevm(code, calldata, callvalue)
+    error = computation.error if computation.is_error else None
+    theirs = Outcome.SUCCESS if error is None else PYEVM_HALTS.get(type(error))
+    context = state.execution_context
+    env = BlockEnv(coinbase=int.from_bytes(context.coinbase, "big"), number=context.block_number,
+                   timestamp=context.timestamp, difficulty=int.from_bytes(context.mix_hash, "big"),
+                   gas_limit=context.gas_limit, chain_id=context.chain_id, base_fee=context.base_fee_per_gas,
+                   block_hash=block_env_of(state).block_hash)
+    world = WorldState({a: Account(balance=b) for a, b in BALANCES.items()})
+    for account, contract in {**CONTRACTS, ADDRESS: code}.items():
+        world.get_or_create(account).code = contract
+    world.get_or_create(ADDRESS).storage.update(PRE_STORAGE)
+    world.begin_transaction()
+    steps = []
+    with python_frames_for_deep_calls():
+        evm = process_message(Message(caller=CALLER, target=ADDRESS, code=code, value=callvalue, data=calldata,
+                                      gas=GAS),
+                              world, TransactionContext(ORIGIN, 7, env, CANCUN_LIKE, steps.append, 100_000),
+                              initial_accessed_addresses(CANCUN_LIKE, env, ADDRESS, CALLER, ORIGIN), set())
+    ours = Outcome.SUCCESS if evm.error is None else evm.error.outcome
+    where = f"code {code.hex()} (cancun-like)"
+    assert ours == theirs or ({ours, theirs} == {Outcome.OUT_OF_GAS, Outcome.OUT_OF_BOUNDS_READ}
+                              and steps[-1].name == "RETURNDATACOPY"), f"{where}: ours {ours} ({evm.error}), py-evm {theirs}"
+    assert evm.gas_left == computation.get_gas_remaining(), where
+    assert evm.output == computation.output, where
+    if evm.error is None:
+        assert evm.refund_counter == computation.get_gas_refund(), where
+        logs = tuple((int.from_bytes(a, "big"), tuple(t), d) for a, t, d in computation.get_log_entries())
+        assert tuple((log.address, log.topics, log.data) for log in evm.logs) == logs, where
+    if not isinstance(evm.error, ExceptionalHalt):
+        stack = tuple(v if isinstance(v, int) else int.from_bytes(v, "big") for v in computation._stack.values)
+        assert tuple(evm.stack) == stack, where
+    for account in (ADDRESS, CALLEE, REVERTER, WRITER, EMPTY, CALLER, 0xBEEF):
+        keys = set(world.get(account).storage) | {k for s in steps if s.address == account for k, *_ in s.storage_writes}
+        theirs_storage = {k: state.get_storage(account.to_bytes(20, "big"), k) for k in keys}
+        assert world.get(account).storage == {k: v for k, v in theirs_storage.items() if v}, f"{where}: {account:#x}"
+        assert world.get(account).balance == state.get_balance(account.to_bytes(20, "big")), f"{where}: {account:#x}"
+    return ours, max(step.depth for step in steps) if steps else 0
+
+
+@pytest.mark.filterwarnings("ignore:SELFDESTRUCT opcode present:DeprecationWarning")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(code=cancun_program(), calldata=CALLDATA, callvalue=st.sampled_from([0, 5]))
+def test_cancun_programs_with_calls_agree_with_pyevm(code, calldata, callvalue):
+    outcome, depth = check_cancun_agreement(code, calldata, callvalue)
+    event(f"outcome {outcome.name}")
+    event(f"deepest frame {min(depth, 3)}{'+' if depth >= 3 else ''}")
+
+
+@pytest.mark.parametrize("program", [
+    ["PUSH1", 1, "PUSH1", 0, "SSTORE", "PUSH1", 0, "PUSH1", 0, "SSTORE", "PUSH1", 0, "SLOAD"],  # set then reset
+    ["PUSH1", 0, "PUSH1", 1, "SSTORE", "PUSH1", 5, "PUSH1", 1, "SSTORE"],  # clear an original slot, then restore
+    ["PUSH1", 0, "PUSH1", 0, "PUSH1", 0, "PUSH1", 0, "PUSH20", WRITER, "PUSH2", 50_000, "STATICCALL"],
+    ["PUSH1", 32, "PUSH1", 0, "PUSH1", 0, "PUSH1", 0, "PUSH20", REVERTER, "GAS", "DELEGATECALL",
+     "RETURNDATASIZE", "PUSH1", 0, "PUSH1", 0, "RETURNDATACOPY"],
+    ["PUSH1", 0, "PUSH1", 0, "PUSH1", 64, "PUSH1", 0, "PUSH1", 1, "PUSH20", EMPTY, "GAS", "CALL"],  # new account
+], ids=["sstore-set-reset", "sstore-clear-restore", "staticcall-write", "delegatecall-revert", "call-new-account"])
+def test_cancun_cases_agree_with_pyevm(program):
+    check_cancun_agreement(assemble(program), b"", 0)
