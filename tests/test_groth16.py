@@ -78,15 +78,14 @@ def test_solidity_calldata_matches_snarkjs(vectors: Path, circuit: str):
 
 @pytest.mark.parametrize("circuit", CIRCUITS)
 def test_json_round_trip(vectors: Path, circuit: str, tmp_path: Path):
-    "Reading and writing back gives snarkjs's files (vk_alphabeta_12 aside, which snarkjs's verifier ignores)."
+    "Reading and writing back gives snarkjs's files, field for field."
     folder = vectors / "groth16" / circuit
     vk = load_verifying_key(folder / "verification_key.json")
     proof, public = load_proof(folder / "proof.json"), load_public(folder / "public.json")
     save_verifying_key(vk, tmp_path / "vk.json"); save_proof(proof, tmp_path / "proof.json")
     save_public(public, tmp_path / "public.json")
     original_vk = json.loads((folder / "verification_key.json").read_text())
-    original_vk.pop("vk_alphabeta_12")
-    assert json.loads((tmp_path / "vk.json").read_text()) == original_vk
+    assert json.loads((tmp_path / "vk.json").read_text()) == original_vk  # vk_alphabeta_12 included
     assert json.loads((tmp_path / "proof.json").read_text()) == json.loads((folder / "proof.json").read_text())
     assert (tmp_path / "public.json").read_text().strip() == (folder / "public.json").read_text().strip()
     assert verifying_key_from_json(verifying_key_to_json(vk)) == vk
@@ -292,6 +291,19 @@ def test_rejects_proof_of_wrong_structure(chain4, edit, match):
         proof_from_json(data)
     with pytest.raises(MalformedProof):
         proof_from_json([1, 2, 3])
+
+
+def test_rejects_verifying_key_whose_alphabeta_disagrees(vectors: Path):
+    "vk_alphabeta_12 must be snarkjs's e(alpha, beta): the vectors' value checks, a changed one is rejected."
+    data = json.loads((vectors / "groth16" / "range_check" / "verification_key.json").read_text())
+    verifying_key_from_json(data)
+    original = data["vk_alphabeta_12"]
+    data["vk_alphabeta_12"] = [original[1], original[0]]  # well-formed F_p12 element, but not e(alpha, beta)
+    with pytest.raises(MalformedKey, match="vk_alphabeta_12 is not e"):
+        verifying_key_from_json(data)
+    data["vk_alphabeta_12"] = original[0]
+    with pytest.raises(MalformedKey, match="vk_alphabeta_12: expected a list of 2"):
+        verifying_key_from_json(data)
 
 
 def test_rejects_verifying_key_with_wrong_ic_length(chain4):
