@@ -236,3 +236,18 @@ def test_evm_encoding_round_trip_and_order():
     assert C.g1_from_evm_bytes(C.g1_to_evm_bytes(C.G1_GENERATOR)) == C.G1_GENERATOR
     with pytest.raises(ValueError, match="expected 64 bytes"):
         C.g1_from_evm_bytes(bytes(63))
+
+
+@pytest.mark.parametrize("kind", ["small_signed", "all_equal", "powers_of_two", "near_r"])
+def test_msm_with_repeated_points_and_structured_scalars(kind):
+    """Repeated points put equal and opposite points in one bucket: the batched additions' special cases."""
+    rng = random.Random(kind)
+    base = C.batch_mul_g1(C.G1_GENERATOR, list(range(1, 9)))
+    points = [base[rng.randrange(8)] for _ in range(200)]
+    ks = {"small_signed": [rng.randrange(-3, 4) for _ in points],
+          "all_equal": [123456789123456789] * len(points),
+          "powers_of_two": [2 ** rng.randrange(254) for _ in points],
+          "near_r": [R - rng.randrange(1, 3) for _ in points]}[kind]
+    want = C.msm_naive_g1(points, ks)
+    assert C.msm_g1(points, ks) == want
+    assert C.msm_g1(points, ks, window=3) == want
