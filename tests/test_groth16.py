@@ -1,6 +1,7 @@
 """Groth16 against snarkjs's vectors and formats, and the protocol's own properties."""
 from __future__ import annotations
 
+import functools
 import json
 import random
 from pathlib import Path
@@ -113,6 +114,18 @@ def test_eip197_calldata_is_a_true_pairing_product(vectors: Path):
     assert len(data) == 4 * 192
     assert product_is_one(data)
     assert not product_is_one(encode_eip197_calldata(vk, [public[0] + 1], proof))
+
+
+@pytest.mark.parametrize("circuit", CIRCUITS)
+def test_eip197_calldata_accepted_by_the_precompile(vectors: Path, circuit: str):
+    "Chapter 04's ecPairing (EIP-197) returns 1 for every honest snarkjs proof and 0 after a public input changes."
+    from lumoz_ref.curve import ec_pairing
+    folder = vectors / "groth16" / circuit
+    vk, proof = load_verifying_key(folder / "verification_key.json"), load_proof(folder / "proof2.json")
+    public = load_public(folder / "public2.json")
+    assert ec_pairing(encode_eip197_calldata(vk, public, proof)) == (1).to_bytes(32, "big")
+    changed = [(public[0] + 1) % R] + public[1:]
+    assert ec_pairing(encode_eip197_calldata(vk, changed, proof)) == bytes(32)
 
 
 # --- setup, prove, verify ------------------------------------------------------------------------
@@ -397,3 +410,52 @@ def test_rejects_malformed_zkey(vectors: Path, tmp_path: Path):
             load_zkey(path)
     with pytest.raises(MalformedKey, match="cannot read"):
         load_zkey(tmp_path / "absent.zkey")
+
+
+# --- robustness: arbitrary JSON never crashes the parsers ----------------------------------------
+
+from hypothesis import given, settings, strategies as st
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+    | st.sampled_from(["0", "1", "2", str(P), str(R), str(P - 1), "01", "-1"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["pi_a", "pi_b", "pi_c", "protocol", "curve", "nPublic", "IC", "vk_alpha_1",
+                         "vk_beta_2", "vk_gamma_2", "vk_delta_2", "vk_alphabeta_12"]), children, max_size=8),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_parsers_raise_only_named_errors_on_arbitrary_json(data):
+    for parse, error in ((proof_from_json, MalformedProof), (verifying_key_from_json, MalformedKey),
+                         (public_from_json, PublicInputError)):
+        try:
+            parse(data)
+        except error:
+            pass
+
+
+@functools.lru_cache(maxsize=1)
+def _small_proof():
+    r1cs, witness = chain_circuit(2)
+    pk, vk = setup(r1cs, seed=1)
+    return r1cs, witness, vk, proof_to_json(prove(pk, r1cs, witness, rng=random.Random(1)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2), st.integers(0, 2), st.sampled_from(["0", "1", "2", str(P - 1), str(P), "21"]))
+def test_proof_json_with_one_number_set_is_rejected_unless_unchanged(i, j, value):
+    "Setting one number of a valid proof.json to a value: an error or False, unless the value did not change."
+    r1cs, witness, vk, original = _small_proof()
+    data = json.loads(json.dumps(original))
+    key = ["pi_a", "pi_b", "pi_c"][i]
+    if key == "pi_b":
+        data[key][j][j % 2] = value
+    else:
+        data[key][j] = value
+    try:
+        proof = proof_from_json(data)
+    except MalformedProof:
+        return
+    assert verify(vk, r1cs.public_signals(witness), proof) is (data == original)
