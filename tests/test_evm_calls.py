@@ -130,9 +130,20 @@ def test_rejects_invalid_transaction(change, message):
     assert world.get(SENDER).nonce == 0 and world.get(SENDER).balance == 10**18
 
 
-def test_call_to_precompile_is_unsupported():
+def test_call_to_precompile_is_unsupported_and_leaves_the_world_unchanged():
+    world = WorldState({SENDER: Account(balance=10**18), CONTRACT: Account(code=assemble(
+        ["PUSH1", 1, "PUSH1", 0, "SSTORE", *call(2)]))})
+    tx = Transaction(sender=SENDER, to=CONTRACT, data=b"", value=0, gas_limit=100_000, gas_price=10)
     with pytest.raises(UnsupportedOpcodeError, match="precompile 0x2"):
-        run_tx(assemble(call(2)))
+        process_transaction(world, tx, BlockEnv())
+    assert (world.get(SENDER).balance, world.get(SENDER).nonce, world.get(CONTRACT).storage) == (10**18, 0, {})
+
+
+def test_unsupported_opcode_is_not_reported_as_a_step():
+    steps = []
+    with pytest.raises(UnsupportedOpcodeError):
+        execute(assemble(["PUSH1", 0, "EXTCODESIZE"]), gas=10**5, schedule=CANCUN_LIKE, tracer=steps.append)
+    assert [step.name for step in steps] == ["PUSH1"]
 
 
 def test_call_is_deferred_under_frontier_schedule():
