@@ -10,8 +10,8 @@ import pytest
 
 from lumoz_ref.r1cs import load_r1cs, load_wtns
 from lumoz_ref.groth16 import (
-    chain_circuit, load_zkey, proof_to_json, prove, prove_files, save_proof, save_public, save_verifying_key, setup,
-    verify_files,
+    chain_circuit, load_zkey, prove, prove_files, save_proof, save_public, save_verifying_key, setup,
+    solidity_calldata, verify_files,
 )
 
 pytestmark = pytest.mark.interop
@@ -65,3 +65,16 @@ def test_snarkjs_accepts_proof_made_with_its_zkey(vectors: Path, snarkjs: Path, 
     save_proof(prove(pk, r1cs, witness), tmp_path / "proof.json")
     save_public(r1cs.public_signals(witness), tmp_path / "public.json")
     assert snarkjs_verifies(snarkjs, tmp_path)
+
+
+def test_solidity_calldata_of_our_proof_matches_snarkjs(snarkjs: Path, tmp_path: Path):
+    "`snarkjs zkey export soliditycalldata public.json proof.json` prints exactly our `solidity_calldata`."
+    r1cs, witness = chain_circuit(8)
+    pk, _ = setup(r1cs)
+    proof, public = prove(pk, r1cs, witness), r1cs.public_signals(witness)
+    save_proof(proof, tmp_path / "proof.json")
+    save_public(public, tmp_path / "public.json")
+    result = subprocess.run([str(snarkjs), "zkey", "export", "soliditycalldata", str(tmp_path / "public.json"),
+                             str(tmp_path / "proof.json")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == solidity_calldata(proof, public)
