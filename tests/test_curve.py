@@ -251,3 +251,18 @@ def test_msm_with_repeated_points_and_structured_scalars(kind):
     want = C.msm_naive_g1(points, ks)
     assert C.msm_g1(points, ks) == want
     assert C.msm_g1(points, ks, window=3) == want
+
+
+@pytest.mark.parametrize("small_order", [10069, 5864401])
+def test_rejects_g2_point_of_small_order(small_order):
+    """h = 2p − r has the small prime factors 10069 and 5864401: points of those orders (alone, or hidden
+    in a G2 point) are what a small-subgroup attack would feed a verifier."""
+    assert C.TWIST_COFACTOR % small_order == 0
+    t = C.to_py_ecc(C.random_twist_point(random.Random(small_order)))
+    small = C.from_py_ecc(bn128.multiply(t, C.TWIST_COFACTOR // small_order * R))
+    assert small is not None and bn128.multiply(C.to_py_ecc(small), small_order) is None
+    for q in (small, C.g2_add(small, C.G2_GENERATOR)):
+        with pytest.raises(C.NotInSubgroup):
+            C.validate_g2(q)
+        with pytest.raises(C.PrecompileError, match="not in the order-r subgroup"):
+            C.ec_pairing(C.g1_to_evm_bytes(C.G1_GENERATOR) + C.g2_to_evm_bytes(q))
