@@ -377,6 +377,15 @@ def test_benchmark_groth16_record():
         benchmark_groth16(r1cs, witness, backend="gpu")
 
 
+def test_benchmark_native_backend_restores_python():
+    "The native backend (optional library) proves the same circuit, and the benchmark restores the backend."
+    pytest.importorskip("mclbn256", reason="the optional native backend (mclbn256) is not installed")
+    from lumoz_ref.curve import get_backend
+    r1cs, witness = chain_circuit(8)
+    assert benchmark_groth16(r1cs, witness, backend="native")["backend"] == "native"
+    assert get_backend() == "python"
+
+
 # --- snarkjs .zkey ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("circuit", ["multiplier", "multi_public", "range_check"])
