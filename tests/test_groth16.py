@@ -380,10 +380,18 @@ def test_benchmark_groth16_record():
 def test_benchmark_native_backend_restores_python():
     "The native backend (optional library) proves the same circuit, and the benchmark restores the backend."
     pytest.importorskip("mclbn256", reason="the optional native backend (mclbn256) is not installed")
-    from lumoz_ref.curve import get_backend
+    from lumoz_ref.curve import get_backend, set_backend
     r1cs, witness = chain_circuit(8)
     assert benchmark_groth16(r1cs, witness, backend="native")["backend"] == "native"
     assert get_backend() == "python"
+    pk, vk = setup(r1cs, seed=4)
+    set_backend("native")
+    try:
+        proof = prove(pk, r1cs, witness, rng=random.Random(5))
+    finally:
+        set_backend("python")
+    assert proof == prove(pk, r1cs, witness, rng=random.Random(5))  # same blinding: the same proof in Python
+    assert verify(vk, r1cs.public_signals(witness), proof)
 
 
 # --- snarkjs .zkey ------------------------------------------------------------------------------
