@@ -2,11 +2,14 @@
 with real proofs and end as their descriptions say."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lumoz_ref.dispute import ScenarioError, load_scenario, run_scenario
 from lumoz_ref.l1 import ether
@@ -142,3 +145,24 @@ def test_progress_is_reported():
     seen = []
     run_scenario(load_scenario(SCENARIOS / "fraud.toml"), progress=lambda done, total, msg: seen.append((done, total)))
     assert seen and all(0 < d <= t for d, t in seen) and seen[-1][0] == seen[-1][1]
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks=st.integers(2, 8), interval=st.integers(1, 4), faulty=st.sets(st.integers(1, 8), max_size=2),
+       reaction=st.sampled_from([0, 60, 5000]), proving=st.sampled_from([0, 300, 2000]),
+       challenger=st.booleans(), prover=st.booleans(), honest_prover=st.booleans(), withdrawals=st.sets(st.integers(1, 8), max_size=2))
+def test_random_scenarios_keep_the_books(blocks, interval, faulty, reaction, proving, challenger, prover, honest_prover, withdrawals):
+    interval = min(interval, blocks)
+    proposed = set(range(interval, blocks + 1, interval))
+    base = load_scenario(SCENARIOS / "fraud.toml")
+    s = dataclasses.replace(base, l2_blocks=blocks, proposal_interval=interval, faulty_output_at=tuple(sorted(faulty & proposed)),
+                            reaction_time=reaction, proving_time=proving, challenger_enabled=challenger,
+                            prover_enabled=prover, prover_honest=honest_prover, challenge_honest=(),
+                            withdrawal_blocks=tuple(sorted(w for w in withdrawals if w <= blocks)))
+    out = run_scenario(s)
+    assert out.checks["eth_conserved"] and out.checks["bonds_conserved"] and out.checks["games_hold_no_eth"]
+    assert out.checks["withdrawals_only_against_true_outputs"]
+    if challenger and reaction < s.max_challenge_duration and honest_prover:
+        assert out.checks["no_wrong_output_valid"], out.summary      # a watching challenger and honest provers: safe
+    json.dumps(out.to_dict())
