@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 from pathlib import Path
 
@@ -20,7 +21,22 @@ from lumoz_ref.groth16 import (
     verify_files, verify_prepared, verifying_key_from_json, verifying_key_to_json,
 )
 
-CIRCUITS = ["multiplier", "range_check", "square_chain", "multi_public"]
+def circuit_names() -> list[str]:
+    "The Groth16 circuits of the vectors found where the `vectors` fixture looks (dev names if absent)."
+    root = Path(os.environ.get("LUMOZ_VECTORS", Path(__file__).resolve().parents[2] / "shared" / "vectors"))
+    found = sorted(d.name for d in (root / "groth16").glob("*") if (d / "variants.json").is_file())
+    return found or ["multiplier", "range_check", "square_chain", "multi_public"]
+
+
+def is_large(circuit: str) -> bool:
+    "Circuits with a big .r1cs (the 1000-constraint chain) go to the slow tier where proving is involved."
+    root = Path(os.environ.get("LUMOZ_VECTORS", Path(__file__).resolve().parents[2] / "shared" / "vectors"))
+    path = root / "groth16" / circuit / f"{circuit}.r1cs"
+    return path.is_file() and path.stat().st_size > 100_000
+
+
+CIRCUITS = circuit_names()
+SMALL_CIRCUITS = [c for c in CIRCUITS if not is_large(c)]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +68,7 @@ def test_snarkjs_variants_verdicts(vectors: Path, circuit: str):
     wrong = [(v["name"], v["expected_valid"]) for v in spec["variants"]
              if _verdict(vk, v["public"], v["proof"]) != v["expected_valid"]]
     assert not wrong, f"{circuit}: wrong verdicts {wrong}"
-    assert sum(v["expected_valid"] for v in spec["variants"]) == 2  # both honest proofs were checked
+    assert any(v["expected_valid"] for v in spec["variants"]) and not all(v["expected_valid"] for v in spec["variants"])
 
 
 @pytest.mark.parametrize("circuit", CIRCUITS)
@@ -60,14 +76,22 @@ def test_noncanonical_variants_raise_named_errors(vectors: Path, circuit: str):
     "Coordinates ≥ p and public inputs ≥ r, which snarkjs reduces or rejects, are named errors here."
     spec = json.loads((vectors / "groth16" / circuit / "variants.json").read_text())
     variants = {v["name"]: v for v in spec["variants"]}
+    checked = 0
     for name in ("a_x_coordinate_plus_p", "c_y_coordinate_plus_p", "b_coordinate_plus_p"):
-        with pytest.raises(MalformedProof, match="not below the field modulus"):
-            proof_from_json(variants[name]["proof"])
-    with pytest.raises(PublicInputError, match="not a canonical field element"):
-        public_from_json(variants["public_input_plus_r"]["public"])
+        if name in variants:
+            with pytest.raises(MalformedProof, match="not below the field modulus"):
+                proof_from_json(variants[name]["proof"])
+            checked += 1
+    if "public_input_plus_r" in variants:
+        with pytest.raises(PublicInputError, match="not a canonical field element"):
+            public_from_json(variants["public_input_plus_r"]["public"])
+        checked += 1
     for name in ("a_not_on_curve", "b_not_on_twist", "b_g2_coordinate_order_swapped"):
-        with pytest.raises(MalformedProof):
-            proof_from_json(variants[name]["proof"])
+        if name in variants:
+            with pytest.raises(MalformedProof):
+                proof_from_json(variants[name]["proof"])
+            checked += 1
+    assert checked > 0, f"{circuit}: none of the malformed-encoding variants is present"
 
 
 @pytest.mark.parametrize("circuit", CIRCUITS)
@@ -396,7 +420,7 @@ def test_benchmark_native_backend_restores_python():
 
 # --- snarkjs .zkey ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("circuit", ["multiplier", "multi_public", "range_check"])
+@pytest.mark.parametrize("circuit", SMALL_CIRCUITS)
 def test_zkey_holds_snarkjs_vk_and_proves(vectors: Path, circuit: str):
     "The key inside a snarkjs .zkey is its verification_key.json, and proofs made with it verify."
     folder = vectors / "groth16" / circuit

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lumoz_ref.r1cs import load_r1cs, load_wtns
+from test_groth16 import CIRCUITS, is_large
 from lumoz_ref.groth16 import (
     chain_circuit, load_zkey, prove, prove_files, save_proof, save_public, save_verifying_key, setup,
     solidity_calldata, verify_files,
@@ -43,8 +44,10 @@ def test_snarkjs_accepts_chain_proof(snarkjs: Path, tmp_path: Path):
     assert not snarkjs_verifies(snarkjs, tmp_path)
 
 
-@pytest.mark.parametrize("circuit", ["multiplier", "multi_public", "range_check",
-                                     pytest.param("square_chain", marks=pytest.mark.slow)])
+CIRCUIT_PARAMS = [pytest.param(c, marks=pytest.mark.slow) if is_large(c) else c for c in CIRCUITS]
+
+
+@pytest.mark.parametrize("circuit", CIRCUIT_PARAMS)
 def test_circom_circuit_proven_here_verified_by_both(vectors: Path, snarkjs: Path, tmp_path: Path, circuit: str):
     "circom's .r1cs/.wtns → our setup and prover → our verifier and snarkjs's both accept."
     folder = vectors / "groth16" / circuit
@@ -55,7 +58,7 @@ def test_circom_circuit_proven_here_verified_by_both(vectors: Path, snarkjs: Pat
     assert snarkjs_verifies(snarkjs, tmp_path)
 
 
-@pytest.mark.parametrize("circuit", ["multiplier", "range_check", pytest.param("square_chain", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("circuit", CIRCUIT_PARAMS)
 def test_snarkjs_accepts_proof_made_with_its_zkey(vectors: Path, snarkjs: Path, tmp_path: Path, circuit: str):
     "Proving with snarkjs's own .zkey: snarkjs's own verification_key.json accepts the proof."
     folder = vectors / "groth16" / circuit

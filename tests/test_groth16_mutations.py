@@ -18,9 +18,7 @@ from lumoz_ref.groth16 import (
     prepare_verifying_key, proof_from_json, proof_to_json, prove, public_from_json, public_to_json, setup,
     verify_prepared,
 )
-from test_groth16 import _twist_point_outside_subgroup
-
-CIRCUITS = ["multiplier", "range_check", "square_chain", "multi_public"]
+from test_groth16 import CIRCUITS, _twist_point_outside_subgroup
 MUTANTS_PER_CHUNK = 500  # 4 chunks: 2000 mutants in all
 COORDINATES = [("pi_a", (0,)), ("pi_a", (1,)), ("pi_c", (0,)), ("pi_c", (1,)),
                ("pi_b", (0, 0)), ("pi_b", (0, 1)), ("pi_b", (1, 0)), ("pi_b", (1, 1))]
