@@ -343,6 +343,15 @@ def test_rejects_verifying_key_whose_alphabeta_disagrees(vectors: Path):
         verifying_key_from_json(data)
 
 
+@pytest.mark.parametrize("field", ["alpha_g1", "beta_g2", "gamma_g2", "delta_g2"])
+def test_rejects_verifying_key_with_point_at_infinity(chain4, field):
+    "With [gamma]_2 = 0, say, e(L, gamma) = 1 and the public inputs would drop out of the equation."
+    import dataclasses
+    _, witness, _, vk, proof = chain4
+    with pytest.raises(MalformedKey, match=f"vk.{field} is the point at infinity"):
+        verify(dataclasses.replace(vk, **{field: None}), [witness[1], 3], proof)
+
+
 def test_rejects_verifying_key_with_wrong_ic_length(chain4):
     data = verifying_key_to_json(chain4[3])
     data["nPublic"] = 3
