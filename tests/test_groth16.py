@@ -388,6 +388,23 @@ def test_verify_files_and_prove_files(vectors: Path, tmp_path: Path):
         verify_files(out / "verification_key.json", out / "proof.json", tmp_path / "public3.json")
 
 
+def test_prove_files_rejects_witness_of_another_circuit(vectors: Path, tmp_path: Path):
+    "A .wtns that does not fit the .r1cs is refused before any proof is written (the CLI exits 2 on it)."
+    from lumoz_ref.r1cs import R1CSError
+    folder = vectors / "groth16"
+    with pytest.raises(R1CSError):
+        prove_files(folder / "multiplier" / "multiplier.r1cs", folder / "multi_public" / "multi_public.wtns", tmp_path)
+    assert not (tmp_path / "proof.json").exists()
+
+
+def test_prove_files_seeded_is_reproducible(vectors: Path, tmp_path: Path):
+    folder = vectors / "groth16" / "multi_public"
+    for out in ("one", "two"):
+        prove_files(folder / "multi_public.r1cs", folder / "multi_public.wtns", tmp_path / out, seed=7)
+    for name in ("verification_key.json", "proof.json", "public.json"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+
+
 def test_chain_circuit_shape():
     r1cs, witness = chain_circuit(5, x0=2, c=1)
     assert len(r1cs.constraints) == 5 and r1cs.n_wires == 7 and r1cs.n_public == 2
