@@ -11,10 +11,11 @@ from eth_hash.auto import keccak
 from lumoz_ref.dispute import (AlreadyChallenged, AlreadyProven, BindingProofSystem, BondDistributionMode,
                                ChallengeWindowClosed, GameNotFinalized, GameNotInProgress, GameNotOver, GamePaused,
                                InvalidParentGame, NoCreditToClaim, ParentGameNotResolved, ProofBinding, ProofTooLate,
-                               UnexpectedRootClaim, ZKDisputeGame, binding_circuit, binding_public_inputs, build_world,
+                               UnexpectedRootClaim, ZKDisputeGame, binding_circuit, binding_digest, binding_public_inputs, build_world,
                                propose, submit_proof)
 from lumoz_ref.l1 import (ZERO_ADDRESS, GameStatus, IncorrectBondAmount, InvalidDisputeGame, InvalidProof,
-                          OutputRootAnchor, OutputRootProof, WithdrawalDelayNotMet, actor_address, ether, l1_address)
+                          OutputRootAnchor, OutputRootProof, WithdrawalDelayNotMet, WithdrawalsPaused, actor_address, ether,
+                          l1_address)
 from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, Devnet, Genesis, RollupConfig, initiate_withdrawal_calldata,
                               prove_storage, sign_transaction, withdrawal_slot)
 from lumoz_ref.rollup import address_of as l2_address_of
@@ -289,6 +290,25 @@ def test_claim_credit_while_paused(world):
     world.chain.transact(world.system.guardian, world.system.anchor_state_registry, "set_paused", True)
     with pytest.raises(GamePaused):
         send(world, "prover", game, "close_game")
+
+
+def test_bonds_stay_frozen_while_paused_even_after_close(world):
+    game = resolved_game(world)
+    world.chain.advance(DELAY + 1)
+    send(world, "prover", game, "claim_credit", A["prover"])          # closes the game and unlocks
+    world.chain.advance(DELAY + 1)
+    world.chain.transact(world.system.guardian, world.system.anchor_state_registry, "set_paused", True)
+    with pytest.raises(WithdrawalsPaused):
+        send(world, "prover", game, "claim_credit", A["prover"])
+    world.chain.transact(world.system.guardian, world.system.anchor_state_registry, "set_paused", False)
+    assert send(world, "prover", game, "claim_credit", A["prover"]) == CHALLENGER_BOND
+
+
+def test_binding_digest_is_a_field_element_bound_to_every_field():
+    base = ProofBinding(keccak(b"a"), keccak(b"b"), keccak(b"c"), 7, keccak(b"d"), actor_address("p"))
+    digests = {binding_digest(base)} | {binding_digest(dataclasses.replace(base, **{k: v})) for k, v in
+                                        {"l1_head": keccak(b"x"), "l2_block_number": 8, "prover": actor_address("q")}.items()}
+    assert len(digests) == 4 and all(d < 2**253 for d in digests)
 
 
 def test_claim_credit_without_credit(world):
