@@ -81,3 +81,16 @@ def test_solidity_calldata_of_our_proof_matches_snarkjs(snarkjs: Path, tmp_path:
                              str(tmp_path / "proof.json")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == solidity_calldata(proof, public)
+
+
+PROJECT_FIXTURES = Path(__file__).resolve().parents[1] / "data" / "interop"
+
+
+@pytest.mark.parametrize("name", sorted(d.name for d in PROJECT_FIXTURES.glob("*") if d.is_dir()))
+def test_project_circom_fixture_proven_here_verified_by_snarkjs(snarkjs: Path, tmp_path: Path, name: str):
+    "The project's own circom fixtures (interop/make_fixtures.sh): our setup + prover, snarkjs's verifier."
+    folder = PROJECT_FIXTURES / name
+    summary = prove_files(folder / f"{name}.r1cs", folder / f"{name}.wtns", tmp_path)
+    assert summary["constraints"] > 0
+    assert verify_files(tmp_path / "verification_key.json", tmp_path / "proof.json", tmp_path / "public.json")
+    assert snarkjs_verifies(snarkjs, tmp_path)
