@@ -92,7 +92,7 @@ def test_scenario_error_is_a_value_error():
     assert issubclass(ScenarioError, ValueError)
 
 
-@pytest.mark.parametrize("name", ["honest", "fraud", "prover_timeout"])
+@pytest.mark.parametrize("name", ["honest", "fraud", "prover_timeout", "front_running"])
 def test_bundled_scenarios_load(name):
     assert load_scenario(SCENARIOS / f"{name}.toml").name == name
 
@@ -112,7 +112,9 @@ def test_honest_scenario_every_output_stands():
     start, end = out.balances["prover"]
     assert end - start == ether(1)                    # ... to the prover
     assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
-    assert out.withdrawals == {3: "finalized"} and out.balances["alice"] == (0, ether(1))
+    assert out.withdrawals == {3: "finalized"}
+    start, end = out.balances["alice"]
+    assert end - start == ether(1)
     json.dumps(out.to_dict())
 
 
@@ -124,7 +126,9 @@ def test_fraud_scenario_invalidates_the_output_and_its_child():
     assert out.anchor_l2_block == 0
     assert out.summary.startswith("fraud caught")
     assert not any(e.step == "proof" and "submits" in e.detail for e in out.timeline)
-    assert out.withdrawals == {6: "stuck"} and out.balances["alice"] == (0, 0)
+    assert out.withdrawals == {6: "stuck"}
+    start, end = out.balances["alice"]
+    assert end == start
 
 
 def test_prover_timeout_scenario_loses_a_correct_output():
@@ -133,6 +137,18 @@ def test_prover_timeout_scenario_loses_a_correct_output():
     assert any("ProofTooLate" in e.detail for e in out.timeline)
     assert out.balances["address(0) (burned)"][1] == ether("0.08")      # the orphaned child's bond
     assert out.withdrawals == {3: "stuck"}
+    assert all(out.checks.values()), out.checks
+
+
+def test_front_runner_cannot_take_the_provers_reward():
+    out = run("front_running")
+    stolen = [e for e in out.timeline if e.actor == "front-runner"]
+    assert stolen and all("InvalidProof" in e.detail for e in stolen)
+    assert out.games[0].prover == "prover" and out.games[0].status == "DEFENDER_WINS"
+    start, end = out.balances["front-runner"]
+    assert 0 < start - end < ether("0.01")                  # it paid gas for nothing
+    start, end = out.balances["prover"]
+    assert end - start > ether("0.99")                       # the challenger's bond, minus gas
     assert all(out.checks.values()), out.checks
 
 
