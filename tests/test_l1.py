@@ -61,6 +61,26 @@ def test_random_transactions_conserve_eth_and_revert_atomically(program, gas_pri
     assert all(r.gas_used >= G_TRANSACTION for r in chain.receipts)
 
 
+class Relay(Contract):
+    "Deposits into the bank, then tries a failing withdrawal and catches its revert."
+    def relay(self, msg: Msg, bank: str) -> int:
+        self.call(bank, "deposit", value=msg.value)
+        try:
+            self.call(bank, "withdraw", msg.value, True)       # pays out, then reverts: must be undone
+        except Unauthorized:
+            pass
+        return self.chain.at(bank).deposits[self.address]
+
+
+def test_caught_subcall_revert_undoes_only_the_subcall():
+    chain = L1Chain()
+    chain.fund(PEOPLE[0], ether(1))
+    bank, relay = chain.register(Bank(), "bank"), chain.register(Relay(), "relay")
+    assert chain.transact(PEOPLE[0], relay, "relay", bank, value=ether("0.5")) == ether("0.5")
+    assert (chain.balance_of(bank), chain.balance_of(relay)) == (ether("0.5"), 0)
+    assert chain.receipts[-1].success
+
+
 def test_rejects_a_second_contract_at_the_same_address():
     chain = L1Chain()
     chain.register(Bank(), "bank")
