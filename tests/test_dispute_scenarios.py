@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -153,8 +156,14 @@ def test_front_runner_cannot_take_the_provers_reward():
 
 
 @pytest.mark.slow
-def test_runs_are_deterministic():
-    assert run("fraud").to_dict() == run("fraud").to_dict()
+def test_runs_are_deterministic_across_processes():
+    "Same file, two interpreters with different hash seeds: byte-identical JSON (gas and block hashes included)."
+    code = ("import json, sys; from lumoz_ref.dispute import load_scenario, run_scenario; "
+            "print(json.dumps(run_scenario(load_scenario(sys.argv[1])).to_dict(), sort_keys=True))")
+    outputs = [subprocess.run([sys.executable, "-c", code, str(SCENARIOS / "front_running.toml")], check=True,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")]
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["scenario"] == "front_running"
 
 
 def test_progress_is_reported():
