@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lumoz_ref.dispute import ScenarioError, load_scenario, run_scenario
-from lumoz_ref.l1 import ether
+from lumoz_ref.l1 import ether, groth16_verifier_gas
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 MINIMAL = """
@@ -115,6 +115,7 @@ def test_honest_scenario_every_output_stands():
     start, end = out.balances["prover"]
     assert end - start == ether(1)                    # ... to the prover
     assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
+    assert out.l1_gas["prove"][0] == 1 and out.l1_gas["prove"][1] > groth16_verifier_gas(10)
     assert out.withdrawals == {3: "finalized"}
     start, end = out.balances["alice"]
     assert end - start == ether(1)
@@ -191,3 +192,47 @@ def test_random_scenarios_keep_the_books(blocks, interval, faulty, reaction, pro
     if challenger and reaction < s.max_challenge_duration and honest_prover:
         assert out.checks["no_wrong_output_valid"], out.summary      # a watching challenger and honest provers: safe
     json.dumps(out.to_dict())
+
+
+_toml_values = st.one_of(st.integers(-2**70, 2**70), st.booleans(), st.floats(allow_nan=False, allow_infinity=False),
+                         st.text(max_size=12), st.sampled_from(['"0.08 ether"', '"1 gwei"', '"-1 eth"', '"x ether"']),
+                         st.lists(st.integers(-3, 12), max_size=4))
+_sections = {"scenario": ["name", "description", "seed", "extra"], "l2": ["blocks", "proposal_interval", "withdrawal_blocks"],
+             "sequencer": ["faulty_output_at"], "game": ["max_challenge_duration", "max_prove_duration", "init_bond",
+                                                         "challenger_bond"],
+             "delays": ["dispute_game_finality", "delayed_weth", "proof_maturity"], "challenger": ["enabled", "reaction_time"],
+             "prover": ["enabled", "proving_time", "honest"], "mempool": ["front_runner"], "l1": ["gas_price"], "bogus": ["x"]}
+
+
+def _render(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and not value.startswith('"'):
+        return json.dumps(value)
+    return json.dumps(value) if isinstance(value, list) else str(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(_sections)), st.data(), max_size=6), st.data())
+def test_loader_only_ever_raises_scenario_error(tmp_path_factory, picked, data):
+    lines = []
+    for section in picked:
+        lines.append(f"[{section}]")
+        for key in data.draw(st.lists(st.sampled_from(_sections[section]), unique=True, max_size=4)):
+            lines.append(f"{key} = {_render(data.draw(_toml_values))}")
+    path = tmp_path_factory.mktemp("fuzz") / "s.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError:
+        return
+    assert scenario.max_prove_duration >= 12 and scenario.init_bond >= 0 and scenario.challenger_bond >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_loader_survives_arbitrary_bytes(tmp_path_factory, blob):
+    path = tmp_path_factory.mktemp("bytes") / "s.toml"
+    path.write_bytes(blob)
+    with pytest.raises(ScenarioError):
+        load_scenario(path)
