@@ -9,12 +9,12 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lumoz_ref.l1 import (G_TRANSACTION, AddressInUse, GROTH16_PAIRS, BatchInbox, Contract, DelayedWETH, DisputeGame,
+from lumoz_ref.l1 import (G_TRANSACTION, GROTH16_PAIRS, AddressInUse, BatchInbox, Contract, DelayedWETH, DisputeGame,
                           DisputeGameFactory, GameAlreadyExists, GameStatus, Groth16VerifierContract,
                           InsufficientBalance, InvalidProof, L1Chain, Msg, NoImplementation, OutputRootAnchor,
-                          ProgramIdMismatch, Unauthorized, WithdrawalDelayNotMet, WithdrawalNotUnlocked,
-                          WithdrawalsPaused, actor_address, calldata_gas, deploy_fault_proof_system,
-                          encode_extra_data, ether, groth16_verifier_gas, gwei)
+                          OutputRootProof, ProgramIdMismatch, Revert, Unauthorized, WithdrawalDelayNotMet,
+                          WithdrawalNotUnlocked, WithdrawalsPaused, actor_address, calldata_gas,
+                          deploy_fault_proof_system, encode_extra_data, ether, groth16_verifier_gas, gwei)
 
 PEOPLE = tuple(actor_address(f"p{i}") for i in range(3))
 
@@ -268,3 +268,90 @@ def test_verifier_gas_is_the_eip1108_price_of_its_precompile_calls(vectors):
     pairing_input = encode_eip197_calldata(vk, public, proof)
     assert len(pairing_input) == 192 * GROTH16_PAIRS
     assert groth16_verifier_gas(len(public)) == ec_pairing_gas(pairing_input) + len(public) * (EC_MUL_GAS + EC_ADD_GAS)
+
+
+# --- the portal: invalid withdrawals are never finalized (optimism-portal.md, iOP-001) ---------------------
+
+class SettableGame(DisputeGame):
+    "A game whose outcome the test sets: the portal must judge it only through the registry."
+    def initialize(self, msg: Msg) -> None:
+        self.created_at = self.chain.timestamp
+        self.was_respected_game_type_when_created = self.chain.at(self.registry).respected_game_type == self.game_type
+
+    def set_status(self, msg: Msg, status: int) -> None:
+        if self.status == GameStatus.IN_PROGRESS:
+            self.status, self.resolved_at = GameStatus(status), self.chain.timestamp
+
+
+@pytest.fixture(scope="module")
+def l2_withdrawal():
+    from coincurve import PrivateKey
+    from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, Devnet, Genesis, RollupConfig, initiate_withdrawal_calldata,
+                                  prove_storage, sign_transaction, withdrawal_slot)
+    from lumoz_ref.rollup import address_of as l2_address_of
+    key = keccak(b"test_l1: user")
+    user = l2_address_of(PrivateKey(key).public_key.format(compressed=False))
+    devnet = Devnet(RollupConfig(), Genesis(balances={user: ether(10)}))
+    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=100_000,
+                                  data=initiate_withdrawal_calldata(bytes.fromhex(PEOPLE[2][2:]), 100_000))])
+    w, out = devnet.node.block_trace(1).receipts[0].withdrawal, devnet.node.output_at(1)
+    preimage = OutputRootProof(out.version, out.state_root, out.message_passer_storage_root, out.block_hash)
+    return w, preimage, prove_storage(devnet.node.state_at(1), L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
+
+
+portal_ops = st.lists(st.one_of(st.tuples(st.just("advance"), st.sampled_from([12, 60, 100, 300])),
+                                st.tuples(st.just("status"), st.sampled_from([1, 2])),
+                                st.tuples(st.just("guardian"), st.sampled_from(["blacklist", "retire", "pause", "unpause",
+                                                                                 "respect-other"])),
+                                st.tuples(st.just("finalize"), st.just(0))), max_size=20)
+
+
+@settings(max_examples=80, deadline=None)
+@given(portal_ops)
+def test_portal_pays_only_through_valid_games(l2_withdrawal, program):
+    w, preimage, opening = l2_withdrawal
+    chain = L1Chain()
+    s = deploy_fault_proof_system(chain, OutputRootAnchor(bytes(32), 0), 7, finality_delay=100, proof_maturity_delay=150)
+    registry = s.anchor_state_registry
+
+    def make():
+        game = SettableGame()
+        game.registry = registry
+        return game
+    chain.transact(s.owner, s.factory, "set_implementation", 7, make)
+    chain.fund(s.portal, ether(5))
+    game = chain.transact(PEOPLE[0], s.factory, "create", 7, preimage.root(), encode_extra_data(1))
+    chain.transact(PEOPLE[1], s.portal, "prove_withdrawal_transaction", w, game, preimage, opening)
+    proven_at, paid = chain.timestamp, 0
+    for op, arg in program:
+        if op == "advance":
+            chain.advance(arg)
+        elif op == "status":
+            chain.transact(PEOPLE[0], game, "set_status", arg)
+        elif op == "guardian":
+            method, args = {"blacklist": ("blacklist_game", (game,)), "retire": ("update_retirement_timestamp", ()),
+                            "pause": ("set_paused", (True,)), "unpause": ("set_paused", (False,)),
+                            "respect-other": ("set_respected_game_type", (8,))}[arg]
+            chain.transact(s.guardian, registry, method, *args)
+        else:
+            reg, g = chain.at(registry), chain.at(game)
+            valid = (g.status == GameStatus.DEFENDER_WINS and chain.timestamp - g.resolved_at > 100
+                     and not reg.paused and game not in reg.blacklisted and g.created_at > reg.retirement_timestamp
+                     and chain.timestamp - proven_at > 150 and paid == 0)
+            try:
+                chain.transact(PEOPLE[1], s.portal, "finalize_withdrawal_transaction", w)
+            except Revert:
+                assert not valid, "a valid withdrawal was refused"
+                continue
+            assert valid, "iOP-001: a withdrawal was paid through a game without a valid claim"
+            paid += 1
+    assert chain.balance_of(PEOPLE[2]) == paid * ether(1)
+
+
+def test_respected_game_type_is_fixed_at_creation(system):
+    chain, s = system
+    game = chain.transact(PEOPLE[0], s.factory, "create", 7, keccak(b"c"), encode_extra_data(5), value=ether(1))
+    chain.transact(s.guardian, s.anchor_state_registry, "set_respected_game_type", 8)
+    assert chain.at(s.anchor_state_registry).is_game_respected(game)       # PlainGame says respected at creation
+    with pytest.raises(Unauthorized):
+        chain.transact(PEOPLE[0], s.anchor_state_registry, "set_respected_game_type", 7)
