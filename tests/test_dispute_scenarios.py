@@ -95,7 +95,7 @@ def test_scenario_error_is_a_value_error():
     assert issubclass(ScenarioError, ValueError)
 
 
-@pytest.mark.parametrize("name", ["honest", "fraud", "prover_timeout", "front_running"])
+@pytest.mark.parametrize("name", ["honest", "fraud", "prover_timeout", "front_running", "late_challenger"])
 def test_bundled_scenarios_load(name):
     assert load_scenario(SCENARIOS / f"{name}.toml").name == name
 
@@ -142,6 +142,14 @@ def test_prover_timeout_scenario_loses_a_correct_output():
     assert out.balances["address(0) (burned)"][1] == ether("0.08")      # the orphaned child's bond
     assert out.withdrawals == {3: "stuck"}
     assert all(out.checks.values()), out.checks
+
+
+def test_late_challenger_lets_the_wrong_output_stand():
+    out = run("late_challenger")
+    assert out.summary.startswith("UNSAFE") and not out.checks["no_wrong_output_valid"]
+    assert all("ChallengeWindowClosed" in e.detail for e in out.timeline if e.actor == "challenger")
+    assert out.anchor_l2_block == 8                           # the wrong chain of outputs became the anchor
+    assert out.checks["eth_conserved"] and out.checks["bonds_conserved"]
 
 
 def test_front_runner_cannot_take_the_provers_reward():
