@@ -14,7 +14,9 @@ from lumoz_ref.evm_circuit import (COUNTER_CODE, Account, CircuitConfig, Circuit
                                    State, Tx, UnsupportedTransaction, apply_block, block_circuit_shape,
                                    build_block_circuit, deploy_code, limbs, mutation_experiment, set_account,
                                    set_storage)
+from lumoz_ref.evm_circuit import block_public_inputs, prove_block, setup_block_circuit, verify_block
 from lumoz_ref.field import R
+from lumoz_ref.r1cs import UnsatisfiedConstraint
 
 SMALL = CircuitConfig(max_txs=3, max_calls=1, max_steps=12, stack_depth=8, code_size=32, calldata_words=2,
                       account_slots=4, storage_slots=2, account_depth=3, storage_depth=3)
@@ -224,3 +226,45 @@ def test_binding_and_tx_commitment_are_public(counter_block):
     from lumoz_ref.evm_circuit import block_public_inputs
     assert circuit.public_inputs == block_public_inputs(state.root, run.post_state_root, [r.tx for r in run.txs], 12345)
     assert limbs(2**256 - 1) == (2**128 - 1, 2**128 - 1)
+
+
+MICRO = CircuitConfig(max_txs=1, max_calls=1, max_steps=4, stack_depth=5, code_size=8, calldata_words=1,
+                      account_slots=2, storage_slots=1, account_depth=1, storage_depth=1)
+
+
+def test_prover_refuses_a_wrong_post_state_root():
+    """Keys from the empty-block shape prove a real block; a wrong claimed root is refused by name, not proven."""
+    state = State(MICRO.account_depth, MICRO.storage_depth)
+    set_account(state, 0xA0, Account(balance=1000))
+    run = apply_block(state, [Tx(0xA0, 0xB1, value=300, gas=21_000)])
+    pk, vk = setup_block_circuit(MICRO, seed=3)
+    honest = build_block_circuit(MICRO, state, run, binding=77)
+    proof = prove_block(pk, honest, rng=random.Random(4))
+    assert verify_block(vk, block_public_inputs(state.root, run.post_state_root, [r.tx for r in run.txs], 77), proof)
+    lie = build_block_circuit(MICRO, state, run, binding=77, claimed_post_state_root=state.root)
+    with pytest.raises(UnsatisfiedConstraint, match="post-state root matches"):
+        prove_block(pk, lie)
+
+
+def test_two_calls_to_one_contract_chain_their_storage():
+    """Two calls in one block (the second sees the first's writes), a transfer between them, padding after."""
+    config = replace(SMALL, max_calls=2, max_txs=4)
+    state = fresh_state(COUNTER_CODE, {0: 41})
+    txs = [Tx(PEOPLE[0], CONTRACT, value=2, gas=70_000), Tx(PEOPLE[1], PEOPLE[0], value=9, gas=21_000),
+           Tx(PEOPLE[2], CONTRACT, value=5, gas=70_000)]
+    run = apply_block(state, txs)
+    assert run.post_state.get_storage(CONTRACT, 0) == 48 and run.post_state.get_storage(CONTRACT, 1) == PEOPLE[2]
+    circuit = build_block_circuit(config, state, run, binding=1)
+    circuit.r1cs.check(circuit.witness)
+    assert circuit.public_inputs[1] == run.post_state.root
+    assert value_of(circuit, "call1.used") == 1 and value_of(circuit, "tx3.active") == 0
+    assert all(survived == 0 for _, survived in mutation_experiment(circuit, 300, seed=2).values())
+
+
+def test_only_is_zero_inverses_are_free(counter_block):
+    """Every private wire (gadget internals too) is pinned down by the constraints, except the inverse hints of
+    is_zero at a zero input, which no other constraint reads."""
+    from lumoz_ref.evm_circuit import free_wires
+    _, _, circuit = counter_block
+    free = free_wires(circuit)
+    assert free and set(free) == {"is_zero.inv"}
