@@ -1,1 +1,10 @@
+"""A literate reference implementation of an OP Stack rollup secured by ZK fraud proofs (Groth16 over BN254), from the prime field up to the L1 dispute game.
+
+Modules:
+
+- `lumoz_ref.dispute`: The OP Stack `ZKDisputeGame` (game type 10) as a state machine on chapter 10's L1: propose, challenge, prove or time out, resolve, claim bonds, with proofs bound to the game they defend.
+- `lumoz_ref.groth16`: A zk-SNARK over BN254 that speaks snarkjs: trusted setup, prover with blinding, a verifier that rejects malformed input before any pairing, and the JSON and EVM encodings the rest of the book needs.
+- `lumoz_ref.l1`: Ethereum as the dispute game sees it: a 12-second clock, ETH balances, gas, an event log, and the OP Stack contracts (batch inbox, dispute-game factory, anchor-state registry, DelayedWETH, Groth16 verifier, portal) as Python classes with Solidity-shaped interfaces.
+- `lumoz_ref.rollup`: An OP Stack–shaped L2: signed transactions, blocks on a 2 s clock, a batcher that posts them to L1 as compressed channels cut into frames, a verifier that re-derives the chain from that data alone, and the output roots that the dispute game of chapter 11 argues about."""
+
 __version__ = "0.1.0"
