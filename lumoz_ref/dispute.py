@@ -39,15 +39,17 @@ from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS
 
 # %% auto #0
 __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT_BOND', 'CHALLENGER_BOND', 'BINDING_INPUT_NAMES',
-           'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'ACTORS', 'ACTOR_FUNDS', 'RESOLVER_DELAY', 'DisputeError',
-           'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim', 'GameNotInProgress',
-           'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate', 'ParentGameNotResolved',
-           'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused', 'NoCreditToClaim', 'ProofBinding',
-           'binding_public_inputs', 'binding_digest', 'binding_circuit', 'DisputeProofSystem', 'BindingProofSystem',
-           'ProposalStatus', 'BondDistributionMode', 'ClaimData', 'ZKGameConfig', 'ZKDisputeGame',
-           'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof', 'DisputeWorld', 'build_world',
-           'ScenarioError', 'Scenario', 'load_scenario', 'L2Run', 'alice_l1', 'build_l2', 'faulty_output_root',
-           'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario', 'outcome_markdown']
+           'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'ACTORS', 'ACTOR_FUNDS', 'RESOLVER_DELAY', 'DISPUTE_CIRCUIT',
+           'DisputeError', 'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim',
+           'GameNotInProgress', 'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate',
+           'ParentGameNotResolved', 'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused',
+           'NoCreditToClaim', 'ProofBinding', 'binding_public_inputs', 'binding_digest', 'binding_circuit',
+           'DisputeProofSystem', 'BindingProofSystem', 'ProposalStatus', 'BondDistributionMode', 'ClaimData',
+           'ZKGameConfig', 'ZKDisputeGame', 'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof',
+           'DisputeWorld', 'build_world', 'ScenarioError', 'Scenario', 'load_scenario', 'L2Run', 'alice_l1', 'build_l2',
+           'faulty_output_root', 'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario', 'outcome_markdown',
+           'StateTransitionError', 'MissingL1Data', 'OutputPreimageMismatch', 'ProverStateMismatch', 'state_output',
+           'StateTransitionProofSystem']
 
 # %% ../nbs/11_dispute.ipynb #e7c0c69a
 ZK_GAME_TYPE: int = 10                     # zk-dispute-game.md, Overview: "registered as game type 10"
@@ -959,3 +961,77 @@ def outcome_markdown(outcome: ScenarioOutcome) -> str:
     lines += ["", "| t (s) | L1 block | actor | step | what happened |", "|---:|---:|---|---|---|"]
     lines += [f"| {e.time} | {e.l1_block} | {e.actor} | {e.step} | {e.detail} |" for e in outcome.timeline]
     return "\n".join(lines)
+
+# %% ../nbs/11_dispute.ipynb #82315d31
+from .evm_circuit import (CircuitConfig, State, Tx, apply_block, block_public_inputs,
+                          build_block_circuit, prove_block, setup_block_circuit, tx_commitment)
+
+class StateTransitionError(ValueError):
+    "Base of the state-transition proof system's errors."
+class MissingL1Data(StateTransitionError): "No preimage or transactions were posted for the L2 block a game needs."
+class OutputPreimageMismatch(StateTransitionError): "No posted output-root preimage hashes to the root the game stored."
+class ProverStateMismatch(StateTransitionError): "The prover's synced L2 state does not have the game's pre-state root."
+
+DISPUTE_CIRCUIT: CircuitConfig = CircuitConfig(max_txs=2, max_calls=1, max_steps=10, stack_depth=5, code_size=16,
+                                               calldata_words=1, account_slots=3, storage_slots=2)  # a transfer and a counter call
+
+def state_output(state_root: int,                           # chapter 08's state root (a field element)
+                 message_passer_storage_root: bytes = bytes(32),
+                 block_hash: bytes = bytes(32)) -> OutputRootProof:
+    "A version-0 output-root preimage whose state root is chapter 08's root as a 32-byte word."
+    if not 0 <= state_root < R: raise StateTransitionError(f"state root {state_root} is not a field element")
+    return OutputRootProof(bytes(32), state_root.to_bytes(32, "big"), message_passer_storage_root, block_hash)
+
+# %% ../nbs/11_dispute.ipynb #f04aac6b
+class StateTransitionProofSystem:
+    "Chapter 08's block circuit as the game's proof system: one seeded setup, public inputs from game state and L1 data."
+
+    def __init__(self, config: CircuitConfig = DISPUTE_CIRCUIT,  # the block circuit's shape
+                 seed: int | None = None):                      # seeded setup for reproducible demos; None draws from `secrets`
+        self.config = config
+        self.pk, self.vk = setup_block_circuit(config, seed)
+        self.outputs: dict[int, list[OutputRootProof]] = {}    # L1: output-root preimages posted per L2 block
+        self.transactions: dict[int, tuple[Tx, ...]] = {}      # L1: each L2 block's transactions (batch inbox)
+        self.states: dict[int, State] = {}                     # prover only: its L2 node's state after each block
+
+    def post_output(self, l2_block_number: int, preimage: OutputRootProof) -> bytes:
+        "Post an output root's preimage for `l2_block_number` on L1; return the root it hashes to."
+        self.outputs.setdefault(l2_block_number, []).append(preimage)
+        return preimage.root()
+
+    def post_transactions(self, l2_block_number: int, txs: list[Tx]) -> None:
+        "Post the transactions of L2 block `l2_block_number` on L1 (what the batcher does)."
+        self.transactions[l2_block_number] = tuple(txs)
+
+    def sync(self, l2_block_number: int, state: State) -> None:
+        "The prover's node: its L2 state after block `l2_block_number` (needed to prove the next block)."
+        self.states[l2_block_number] = state.copy()
+
+    def state_root_of(self, l2_block_number: int, root: bytes) -> int:
+        "The state root inside the output root `root` of block `l2_block_number`, from a posted preimage checked by keccak."
+        posted = self.outputs.get(l2_block_number)
+        if not posted: raise MissingL1Data(f"no output-root preimage posted for L2 block {l2_block_number}")
+        for preimage in posted:
+            if preimage.root() == root: return int.from_bytes(preimage.state_root, "big")
+        raise OutputPreimageMismatch(f"none of the {len(posted)} preimages posted for L2 block {l2_block_number} "
+                                     f"hashes to the game's root 0x{root.hex()[:16]}…")
+
+    def _block(self, binding: ProofBinding) -> tuple[int, int, tuple[Tx, ...]]:
+        n = binding.l2_block_number
+        if n not in self.transactions: raise MissingL1Data(f"no transactions posted for L2 block {n}")
+        return self.state_root_of(n - 1, binding.starting_output_root), self.state_root_of(n, binding.root_claim), self.transactions[n]
+
+    def public_inputs(self, binding: ProofBinding) -> list[int]:
+        "The block circuit's four inputs: pre and claimed state roots, transaction commitment, binding digest."
+        pre, post, txs = self._block(binding)
+        return list(block_public_inputs(pre, post, txs, binding_digest(binding)))
+
+    def prove(self, binding: ProofBinding, rng: random.Random | None = None) -> Proof:
+        "A chapter-08 block proof for the game (UnsatisfiedConstraint 'post-state root matches' if the claim is wrong)."
+        pre, post, txs = self._block(binding)
+        state = self.states.get(binding.l2_block_number - 1)
+        if state is None or state.root != pre:
+            raise ProverStateMismatch(f"the prover has no L2 state with root {pre:#x} at block {binding.l2_block_number - 1}")
+        circuit = build_block_circuit(self.config, state, apply_block(state, txs), binding=binding_digest(binding),
+                                      claimed_post_state_root=post)
+        return prove_block(self.pk, circuit, rng=rng)
