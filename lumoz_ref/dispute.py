@@ -964,7 +964,7 @@ def outcome_markdown(outcome: ScenarioOutcome) -> str:
 
 # %% ../nbs/11_dispute.ipynb #82315d31
 from .evm_circuit import (CircuitConfig, State, Tx, apply_block, block_public_inputs,
-                          build_block_circuit, prove_block, setup_block_circuit, tx_commitment)
+                          build_block_circuit, prove_block, setup_block_circuit)
 
 class StateTransitionError(ValueError):
     "Base of the state-transition proof system's errors."
