@@ -25,7 +25,7 @@ def test_book_renders_every_chapter_with_outputs():
         html = html_path.read_text()
         assert f'href="{rel.with_suffix(".html").as_posix()}"' in index, f"{rel} missing from the home page's contents"
         assert re.search(r'class="cell_output', html), f"{rel}: no cell outputs on the page"
-        assert "Traceback" not in html, f"{rel}: an error was rendered"
+        assert not re.search(r'class="output (traceback|error)', html), f"{rel}: an error was rendered"
     assert (build.OUT / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not served locally"
     assert "cdn.jsdelivr" not in index and "cdnjs" not in index, "the book must render offline"
 
