@@ -17,7 +17,7 @@ from lumoz_ref.l1 import (ZERO_ADDRESS, GameStatus, IncorrectBondAmount, Invalid
                           OutputRootAnchor, OutputRootProof, WithdrawalDelayNotMet, WithdrawalsPaused, actor_address, ether,
                           l1_address)
 from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, Devnet, Genesis, RollupConfig, initiate_withdrawal_calldata,
-                              prove_storage, sign_transaction, withdrawal_slot)
+                              prove_withdrawal, sign_transaction)
 from lumoz_ref.rollup import address_of as l2_address_of
 
 CHALLENGE_WINDOW, PROVE_WINDOW, DELAY = 3600, 1800, 600
@@ -367,17 +367,17 @@ def test_winning_game_becomes_the_anchor(world):
 
 @pytest.fixture(scope="module")
 def l2_withdrawal():
-    "An L2 block with one 1-ETH withdrawal to mallory's L1 address: (withdrawal, output preimage, storage opening)."
+    "An L2 block with one 1-ETH withdrawal to mallory's L1 address: (withdrawal, output preimage, record openings)."
     from coincurve import PrivateKey
     key = keccak(b"test_dispute: l2 user")
     user = l2_address_of(PrivateKey(key).public_key.format(compressed=False))
     devnet = Devnet(RollupConfig(), Genesis(balances={user: ether(10)}))
-    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=100_000,
+    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=150_000,
                                   data=initiate_withdrawal_calldata(bytes.fromhex(A["mallory"][2:]), 100_000))])
     w = devnet.node.block_trace(1).receipts[0].withdrawal
     out = devnet.node.output_at(1)
     preimage = OutputRootProof(out.version, out.state_root, out.message_passer_storage_root, out.block_hash)
-    return w, preimage, prove_storage(devnet.node.state_at(1), L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
+    return w, preimage, prove_withdrawal(devnet.node.state_at(1), w)
 
 
 def test_withdrawal_finalizes_only_after_the_game_is_won_and_final(world, l2_withdrawal):

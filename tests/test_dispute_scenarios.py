@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lumoz_ref.dispute import ScenarioError, load_scenario, run_scenario
+from lumoz_ref.dispute import BindingProofSystem, ScenarioError, load_scenario, run_scenario
 from lumoz_ref.l1 import ether, groth16_verifier_gas
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
@@ -100,6 +100,9 @@ def test_bundled_scenarios_load(name):
     assert load_scenario(SCENARIOS / f"{name}.toml").name == name
 
 
+BOOKKEEPING_PROOFS = BindingProofSystem(seed=7)
+
+
 def run(name):
     return run_scenario(load_scenario(SCENARIOS / f"{name}.toml"))
 
@@ -115,7 +118,7 @@ def test_honest_scenario_every_output_stands():
     start, end = out.balances["prover"]
     assert end - start == ether(1)                    # ... to the prover
     assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
-    assert out.l1_gas["prove"][0] == 1 and out.l1_gas["prove"][1] > groth16_verifier_gas(10)
+    assert out.l1_gas["prove"][0] == 1 and out.l1_gas["prove"][1] > groth16_verifier_gas(4)   # four public inputs: chapter 08
     assert out.withdrawals == {3: "finalized"}
     start, end = out.balances["alice"]
     assert end - start == ether(1)
@@ -175,6 +178,30 @@ def test_runs_are_deterministic_across_processes():
     assert outputs[0] == outputs[1] and json.loads(outputs[0])["scenario"] == "front_running"
 
 
+def test_dishonest_prover_cannot_prove_the_fraud():
+    s = dataclasses.replace(load_scenario(SCENARIOS / "fraud.toml"), prover_honest=False)
+    out = run_scenario(s)
+    refusals = [e.detail for e in out.timeline if e.actor == "prover" and e.step == "proof"]
+    assert len(refusals) == 2, refusals
+    assert "UnsatisfiedConstraint" in refusals[0] and "post-state root matches" in refusals[0]   # no transactions lead there
+    assert "ProverStateMismatch" in refusals[1]     # the child starts from the wrong state, which the prover never had
+    assert out.summary.startswith("fraud caught") and all(out.checks.values())
+
+
+def test_binding_circuit_lets_a_dishonest_prover_win():
+    s = dataclasses.replace(load_scenario(SCENARIOS / "fraud.toml"), prover_honest=False)
+    out = run_scenario(s, proof_system=BOOKKEEPING_PROOFS)
+    assert out.summary.startswith("UNSAFE") and not out.checks["no_wrong_output_valid"]
+
+
+def test_range_beyond_the_circuit_is_refused_by_name():
+    s = dataclasses.replace(load_scenario(SCENARIOS / "honest.toml"), proposal_interval=8, challenge_honest=(8,))
+    out = run_scenario(s)
+    refusal = next(e.detail for e in out.timeline if e.actor == "prover" and e.step == "proof")
+    assert "CircuitLimitExceeded" in refusal and "max_txs = 5" in refusal, refusal
+    assert [(g.correct, g.status) for g in out.games] == [(True, "CHALLENGER_WINS")]
+
+
 def test_progress_is_reported():
     seen = []
     run_scenario(load_scenario(SCENARIOS / "fraud.toml"), progress=lambda done, total, msg: seen.append((done, total)))
@@ -194,7 +221,7 @@ def test_random_scenarios_keep_the_books(blocks, interval, faulty, reaction, pro
                             reaction_time=reaction, proving_time=proving, challenger_enabled=challenger,
                             prover_enabled=prover, prover_honest=honest_prover, challenge_honest=(),
                             withdrawal_blocks=tuple(sorted(w for w in withdrawals if w <= blocks)))
-    out = run_scenario(s)
+    out = run_scenario(s, proof_system=BOOKKEEPING_PROOFS)   # the books, not the proofs: the binding circuit keeps examples fast
     assert out.checks["eth_conserved"] and out.checks["bonds_conserved"] and out.checks["games_hold_no_eth"]
     assert out.checks["withdrawals_only_against_true_outputs"]
     if challenger and reaction < s.max_challenge_duration and honest_prover:

@@ -287,16 +287,16 @@ class SettableGame(DisputeGame):
 def l2_withdrawal():
     from coincurve import PrivateKey
     from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, Devnet, Genesis, RollupConfig, initiate_withdrawal_calldata,
-                                  prove_storage, sign_transaction, withdrawal_slot)
+                                  prove_withdrawal, sign_transaction)
     from lumoz_ref.rollup import address_of as l2_address_of
     key = keccak(b"test_l1: user")
     user = l2_address_of(PrivateKey(key).public_key.format(compressed=False))
     devnet = Devnet(RollupConfig(), Genesis(balances={user: ether(10)}))
-    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=100_000,
+    devnet.step([sign_transaction(key, nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=150_000,
                                   data=initiate_withdrawal_calldata(bytes.fromhex(PEOPLE[2][2:]), 100_000))])
     w, out = devnet.node.block_trace(1).receipts[0].withdrawal, devnet.node.output_at(1)
     preimage = OutputRootProof(out.version, out.state_root, out.message_passer_storage_root, out.block_hash)
-    return w, preimage, prove_storage(devnet.node.state_at(1), L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
+    return w, preimage, prove_withdrawal(devnet.node.state_at(1), w)
 
 
 portal_ops = st.lists(st.one_of(st.tuples(st.just("advance"), st.sampled_from([12, 60, 100, 300])),

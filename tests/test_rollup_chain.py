@@ -15,8 +15,8 @@ from lumoz_ref.rollup import (
     InsufficientBalance, IntrinsicGasTooLow, InvalidNonce, InvalidSignature, InvalidTransactionEncoding, RollupConfig,
     SingularBatch, StateKeyCollision, UnknownBlock, Withdrawal, address_of_key, apply_transaction, batch_of,
     check_batch, derive_chain, encode_batcher_tx, encode_channel, genesis_state, initiate_withdrawal_calldata,
-    output_root, prove_account, prove_storage, set_account, sign_transaction, simulated_l1_block, split_channel,
-    verify_withdrawal_proof, withdrawal_slot,
+    output_root, prove_account, prove_storage, prove_withdrawal, set_account, sign_transaction, simulated_l1_block,
+    split_channel, verify_withdrawal_proof,
 )
 
 KEYS = [(i + 11).to_bytes(32, "big") for i in range(3)]
@@ -46,7 +46,7 @@ workload = st.lists(st.lists(tx_spec, max_size=3), min_size=1, max_size=9)
 def _signed(spec, nonces):
     sender, kind, value, offset = spec
     to, data, gas = {"counter": (COUNTER, b"", 60_000), "reverter": (REVERTER, b"", 60_000),
-                     "withdraw": (L2_TO_L1_MESSAGE_PASSER, initiate_withdrawal_calldata(ADDRS[sender], 50_000), 120_000)
+                     "withdraw": (L2_TO_L1_MESSAGE_PASSER, initiate_withdrawal_calldata(ADDRS[sender], 50_000), 150_000)
                      }.get(kind, (ADDRS[int(kind[-1]) if kind.startswith("key") else 0], b"", 21_000))
     nonce = max(0, nonces[sender] + offset)
     if nonce == nonces[sender]:
@@ -289,25 +289,49 @@ def test_state_at_replays_to_each_block_and_opens_accounts():
 
 def test_withdrawal_is_provable_against_the_output():
     net = Devnet(RollupConfig(), make_genesis())
-    tx = sign_transaction(KEYS[1], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=100_000,
-                          data=initiate_withdrawal_calldata(ADDRS[2], 77, b"\xab" * 40))
+    tx = sign_transaction(KEYS[1], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=150_000,
+                          data=initiate_withdrawal_calldata(ADDRS[2], 77))
     net.step([tx])
     receipt = net.node.block_trace(1).receipts[0]
     w = receipt.withdrawal
-    assert (w.nonce, w.sender, w.target, w.value, w.gas_limit, w.data) == (1 << 240, ADDRS[1], ADDRS[2], 3, 77,
-                                                                             b"\xab" * 40)
+    assert (w.nonce, w.sender, w.target, w.value, w.gas_limit, w.data) == (1 << 240, ADDRS[1], ADDRS[2], 3, 77, b"")
+    assert net.node.state.get_storage(L2_TO_L1_MESSAGE_PASSER, 0) == 1          # the message counter
     out = net.node.output_at(1)
-    proof = prove_storage(net.node.state, L2_TO_L1_MESSAGE_PASSER, withdrawal_slot(w.hash))
-    assert verify_withdrawal_proof(out.message_passer_storage_root, w.hash, proof)
-    assert not verify_withdrawal_proof(bytes(32), w.hash, proof)
+    proof = prove_withdrawal(net.node.state, w)
+    assert verify_withdrawal_proof(out.message_passer_storage_root, w, proof)
+    assert not verify_withdrawal_proof(bytes(32), w, proof)
+    for forged in (replace(w, value=4), replace(w, target=ADDRS[1]), replace(w, sender=ADDRS[0]), replace(w, gas_limit=78),
+                   replace(w, nonce=(1 << 240) | 1), replace(w, nonce=2 << 240), replace(w, data=b"\x01")):
+        assert not verify_withdrawal_proof(out.message_passer_storage_root, forged, proof), forged
+        assert not verify_withdrawal_proof(out.message_passer_storage_root, forged, prove_withdrawal(net.node.state, forged))
 
 
-def test_malformed_withdrawal_call_reverts():
+def test_second_withdrawal_gets_the_next_record():
+    net = Devnet(RollupConfig(), make_genesis())
+    net.step([sign_transaction(KEYS[0], nonce=n, to=L2_TO_L1_MESSAGE_PASSER, value=10 + n, gas=150_000,
+                               data=initiate_withdrawal_calldata(ADDRS[n], 1000 + n)) for n in range(2)])
+    ws = [r.withdrawal for r in net.node.block_trace(1).receipts]
+    assert [w.nonce for w in ws] == [1 << 240, (1 << 240) | 1] and [w.target for w in ws] == ADDRS[:2]
+    root = net.node.output_at(1).message_passer_storage_root
+    assert all(verify_withdrawal_proof(root, w, prove_withdrawal(net.node.state, w)) for w in ws)
+    assert len({w.hash for w in ws}) == 2
+
+
+def test_withdrawal_call_out_of_gas_records_nothing():
     state = _state()
-    tx = sign_transaction(KEYS[0], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=100_000, data=b"\x12\x34")
+    tx = sign_transaction(KEYS[0], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=100_000,
+                          data=initiate_withdrawal_calldata(ADDRS[1], 5))
     receipt = apply_transaction(state, tx, CTX)
-    assert receipt.status == "revert" and receipt.withdrawal is None
-    assert state.account(L2_TO_L1_MESSAGE_PASSER).balance == 0
+    assert receipt.status == "out of gas" and receipt.withdrawal is None
+    assert state.account(L2_TO_L1_MESSAGE_PASSER).balance == 0 and state.get_storage(L2_TO_L1_MESSAGE_PASSER, 0) == 0
+
+
+def test_withdrawal_to_a_word_that_is_not_an_address_is_unpayable():
+    state = _state()
+    tx = sign_transaction(KEYS[0], nonce=0, to=L2_TO_L1_MESSAGE_PASSER, value=3, gas=150_000, data=b"\x12\x34")
+    receipt = apply_transaction(state, tx, CTX)
+    assert receipt.status == "success" and receipt.withdrawal is None       # recorded, but no L1 address to pay
+    assert state.account(L2_TO_L1_MESSAGE_PASSER).balance == 3
 
 
 def test_rejects_addresses_sharing_the_account_tree_index():
@@ -325,7 +349,7 @@ def test_rollup_config_hash_binds_every_field():
 
 
 @pytest.mark.interop
-def test_withdrawal_hash_and_calldata_match_ethers():
+def test_withdrawal_hash_matches_ethers():
     from pathlib import Path
     interop = Path(__file__).resolve().parents[1] / "interop"
     if not (interop / "node_modules" / "ethers").is_dir() or shutil.which("node") is None:
@@ -336,14 +360,11 @@ const {{ ethers }} = require('ethers');
 const c = ethers.utils.defaultAbiCoder;
 const h = ethers.utils.keccak256(c.encode(['uint256','address','address','uint256','uint256','bytes'],
   ['{w.nonce}', '0x{w.sender.hex()}', '0x{w.target.hex()}', '{w.value}', '{w.gas_limit}', '0x{w.data.hex()}']));
-const i = new ethers.utils.Interface(['function initiateWithdrawal(address _target, uint256 _gasLimit, bytes _data)']);
-const d = i.encodeFunctionData('initiateWithdrawal', ['0x{w.target.hex()}', '{w.gas_limit}', '0x{w.data.hex()}']);
-console.log(JSON.stringify({{hash: h, calldata: d}}));
+console.log(JSON.stringify({{hash: h}}));
 """
     out = subprocess.run(["node", "-e", script], cwd=interop, capture_output=True, text=True, check=True)
     got = json.loads(out.stdout)
     assert got["hash"] == "0x" + w.hash.hex()
-    assert got["calldata"] == "0x" + initiate_withdrawal_calldata(w.target, w.gas_limit, w.data).hex()
 
 
 @pytest.fixture(scope="module")
