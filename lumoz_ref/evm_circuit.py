@@ -22,17 +22,17 @@ from .evm import (PETERSBURG_LIKE, ExecutionResult, Outcome, TraceStep, execute,
 from . import groth16
 
 # %% auto #0
-__all__ = ['PRODUCTION_SHAPE', 'LIMB_BITS', 'LIMB', 'LIMB_MASK', 'GAS_BITS', 'MAX_GAS_BITS', 'SCHEDULE', 'OP_CLASSES',
-           'CLASS_INDEX', 'UNSUPPORTED_ROW', 'PUSH_DATA_ROW', 'CODE_CHUNK_ROWS', 'G_TRANSACTION', 'G_TXDATA_ZERO',
-           'G_TXDATA_NONZERO', 'Expr', 'PUBLIC_INPUTS', 'COUNTER_CODE', 'STEP_PARTS', 'OPCODE_COMPONENTS',
-           'EvmCircuitError', 'ConfigError', 'InvalidTransaction', 'UnsupportedTransaction', 'CircuitLimitExceeded',
-           'CircuitConfig', 'limbs', 'from_limbs', 'OpClass', 'code_rows', 'code_commitment', 'storage_leaf', 'Account',
-           'account_leaf', 'State', 'set_account', 'set_storage', 'deploy_code', 'Tx', 'intrinsic_gas',
-           'calldata_words', 'TxRun', 'BlockRun', 'commit_transaction', 'check_transaction', 'apply_transaction',
-           'apply_block', 'calldata_commitment', 'tx_commitment', 'Word', 'BlockCircuit', 'build_block_circuit',
-           'block_circuit_shape', 'setup_block_circuit', 'block_public_inputs', 'prove_block', 'verify_block',
-           'example_block', 'step_constraints', 'opcode_constraints', 'step_constraints_at', 'mutation_experiment',
-           'free_wires', 'benchmark_block']
+__all__ = ['SEQUENCER_FEE_VAULT', 'PRODUCTION_SHAPE', 'LIMB_BITS', 'LIMB', 'LIMB_MASK', 'GAS_BITS', 'MAX_GAS_BITS',
+           'GAS_PRICE_BITS', 'SCHEDULE', 'OP_CLASSES', 'CLASS_INDEX', 'UNSUPPORTED_ROW', 'PUSH_DATA_ROW',
+           'CODE_CHUNK_ROWS', 'G_TRANSACTION', 'G_TXDATA_ZERO', 'G_TXDATA_NONZERO', 'Expr', 'PUBLIC_INPUTS',
+           'COUNTER_CODE', 'STEP_PARTS', 'OPCODE_COMPONENTS', 'EvmCircuitError', 'ConfigError', 'InvalidTransaction',
+           'UnsupportedTransaction', 'CircuitLimitExceeded', 'CircuitConfig', 'limbs', 'from_limbs', 'OpClass',
+           'code_rows', 'code_commitment', 'storage_leaf', 'Account', 'account_leaf', 'State', 'set_account',
+           'set_storage', 'deploy_code', 'Tx', 'intrinsic_gas', 'calldata_words', 'gas_used', 'TxRun', 'BlockRun',
+           'commit_transaction', 'check_transaction', 'apply_transaction', 'apply_block', 'calldata_commitment',
+           'tx_commitment', 'Word', 'BlockCircuit', 'build_block_circuit', 'block_circuit_shape', 'setup_block_circuit',
+           'block_public_inputs', 'prove_block', 'verify_block', 'example_block', 'step_constraints',
+           'opcode_constraints', 'step_constraints_at', 'mutation_experiment', 'free_wires', 'benchmark_block']
 
 # %% ../nbs/08_evm_circuit.ipynb #9a9c28ee
 class EvmCircuitError(ValueError):
@@ -53,6 +53,8 @@ class CircuitLimitExceeded(EvmCircuitError):
 # %% ../nbs/08_evm_circuit.ipynb #f00b11ac
 def _power_of_two(n: int) -> bool: return isinstance(n, int) and n >= 1 and n & (n - 1) == 0
 
+SEQUENCER_FEE_VAULT: int = 0x4200000000000000000000000000000000000011  # OP Stack fee-vault predeploy (chapter 09's fee recipient)
+
 @dataclass(frozen=True)
 class CircuitConfig:
     "The shape of the block circuit: every limit a block must fit."
@@ -66,6 +68,7 @@ class CircuitConfig:
     storage_slots: int = 2      # distinct storage slots a call may touch
     account_depth: int = 4      # account tree depth: keys are the low bits of the address
     storage_depth: int = 4      # storage tree depth: keys are the low bits of the slot
+    fee_recipient: int = SEQUENCER_FEE_VAULT  # the account credited with the fees (a 160-bit address)
 
     def __post_init__(self):
         for name in ("max_txs", "max_calls", "max_steps", "account_slots", "storage_slots"):
@@ -80,6 +83,8 @@ class CircuitConfig:
         for name in ("account_depth", "storage_depth"):
             if not isinstance(getattr(self, name), int) or not 1 <= getattr(self, name) <= 64:
                 raise ConfigError(f"{name} = {getattr(self, name)!r}: expected 1..64")
+        if not isinstance(self.fee_recipient, int) or not 0 <= self.fee_recipient < 1 << 160:
+            raise ConfigError(f"fee_recipient = {self.fee_recipient!r}: expected a 160-bit address")
 
 PRODUCTION_SHAPE = CircuitConfig(max_txs=64, max_calls=8, max_steps=256, stack_depth=16, code_size=256,
                                  calldata_words=4, account_slots=96, storage_slots=16,
@@ -91,6 +96,7 @@ LIMB: int = 1 << LIMB_BITS
 LIMB_MASK: int = LIMB - 1
 GAS_BITS: int = 64             # width of the gas comparisons
 MAX_GAS_BITS: int = 40         # a transaction's gas limit is below 2^40 (≈ 10^12; L2 block gas limits are ≈ 3·10^7)
+GAS_PRICE_BITS: int = 64       # a gas price is below 2^64 wei, so gas · gas price < 2^104 fits one limb
 SCHEDULE = PETERSBURG_LIKE     # the gas schedule chapter 09 runs L2 calls with
 
 def limbs(word: int) -> tuple[int, int]:
@@ -267,6 +273,7 @@ class Tx:
     nonce: int = 0
     gas: int = 100_000       # gas limit
     calldata: bytes = b""    # a multiple of 32 bytes, only to accounts with code
+    gas_price: int = 0       # wei per unit of gas, < 2^64
 
 def intrinsic_gas(calldata: bytes) -> int:
     "21000 plus 4 per zero and 16 per non-zero calldata byte."
@@ -277,15 +284,23 @@ def calldata_words(calldata: bytes) -> list[int]:
     "The calldata as 256-bit big-endian words."
     return [int.from_bytes(calldata[i:i + 32], "big") for i in range(0, len(calldata), 32)]
 
+def gas_used(tx: Tx, result: ExecutionResult | None) -> int:
+    "Gas the sender pays for: gas − gas left, less the refund counter capped at half of that (pre-London)."
+    gas_left = tx.gas - intrinsic_gas(tx.calldata) if result is None else result.gas_left
+    used = tx.gas - gas_left
+    return used - min(0 if result is None else result.refund, used // 2)
+
 # %% ../nbs/08_evm_circuit.ipynb #8d4fbef9
 @dataclass(frozen=True)
 class TxRun:
-    "One applied transaction: the interpreter's result (for calls) and what it did to the two accounts."
+    "One applied transaction: the interpreter's result (for calls) and what it did to the accounts."
     tx: Tx
     exec_gas: int                         # gas given to the code: gas − intrinsic gas
     result: ExecutionResult | None        # None for a transfer to an account without code
     success: bool                         # value moved (and storage kept)
     storage_before: dict[int, int]        # the called account's storage before the call
+    gas_used: int                         # after the refund
+    fee: int                              # gas_used · gas_price, paid to the fee recipient
 
 @dataclass(frozen=True)
 class BlockRun:
@@ -294,13 +309,15 @@ class BlockRun:
     post_state_root: int
     txs: tuple[TxRun, ...]
     post_state: State
+    fee_recipient: int = SEQUENCER_FEE_VAULT   # the account the fees went to
 
 # %% ../nbs/08_evm_circuit.ipynb #bc062bca
-def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, storage_before: Mapping[int, int]) -> bool:
-    "Apply the effects of an executed transaction (nonce, value, storage writes); return whether it succeeded."
-    success = result is None or result.outcome is Outcome.SUCCESS
+def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, storage_before: Mapping[int, int],
+                       fee_recipient: int = SEQUENCER_FEE_VAULT) -> bool:
+    "Apply the effects of an executed transaction (nonce, fee, value, storage writes); return whether it succeeded."
+    success, fee = result is None or result.outcome is Outcome.SUCCESS, gas_used(tx, result) * tx.gas_price
     sender = state.account(tx.sender)
-    set_account(state, tx.sender, replace(sender, nonce=sender.nonce + 1, balance=sender.balance - tx.value * success))
+    set_account(state, tx.sender, replace(sender, nonce=sender.nonce + 1, balance=sender.balance - fee - tx.value * success))
     if success:
         recipient = state.account(tx.to)
         set_account(state, tx.to, replace(recipient, balance=recipient.balance + tx.value))
@@ -308,6 +325,9 @@ def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, sto
             for slot in sorted(set(storage_before) | set(result.storage)):
                 if storage_before.get(slot, 0) != result.storage.get(slot, 0):
                     set_storage(state, tx.to, slot, result.storage.get(slot, 0))
+    if fee:
+        vault = state.account(fee_recipient)
+        set_account(state, fee_recipient, replace(vault, balance=vault.balance + fee))
     return success
 
 # %% ../nbs/08_evm_circuit.ipynb #1cf27789
@@ -317,11 +337,15 @@ def check_transaction(state: State, tx: Tx) -> None:
                               ("nonce", tx.nonce, 64), ("gas", tx.gas, MAX_GAS_BITS)):
         if not isinstance(value, int) or not 0 <= value < 1 << bits:
             raise InvalidTransaction(f"{name} = {value!r} is not a {bits}-bit unsigned value")
-    sender = state.account(tx.sender)
+    if not isinstance(tx.gas_price, int) or tx.gas_price < 0:
+        raise InvalidTransaction(f"gas_price = {tx.gas_price!r} is not an unsigned value")
+    if tx.gas_price >> GAS_PRICE_BITS:
+        raise UnsupportedTransaction(f"gas price {tx.gas_price} ≥ 2^{GAS_PRICE_BITS}: this circuit bounds it")
+    sender, cost = state.account(tx.sender), tx.value + tx.gas * tx.gas_price
     if tx.nonce != sender.nonce:
         raise InvalidTransaction(f"nonce {tx.nonce}, but account {tx.sender:#x} is at nonce {sender.nonce}")
-    if sender.balance < tx.value:
-        raise InvalidTransaction(f"account {tx.sender:#x} has {sender.balance} wei, the value is {tx.value}")
+    if sender.balance < cost:
+        raise InvalidTransaction(f"account {tx.sender:#x} has {sender.balance} wei, needs {cost} (value + gas limit × gas price)")
     if tx.gas < intrinsic_gas(tx.calldata):
         raise InvalidTransaction(f"gas limit {tx.gas} below the intrinsic gas {intrinsic_gas(tx.calldata)}")
     if len(tx.calldata) % 32:
@@ -329,7 +353,7 @@ def check_transaction(state: State, tx: Tx) -> None:
     if tx.calldata and not state.account(tx.to).code_commitment:
         raise UnsupportedTransaction(f"calldata to {tx.to:#x}, which has no code")
 
-def apply_transaction(state: State, tx: Tx) -> TxRun:
+def apply_transaction(state: State, tx: Tx, fee_recipient: int = SEQUENCER_FEE_VAULT) -> TxRun:
     "Check and apply one transaction (running code with the chapter-07 interpreter, traced)."
     check_transaction(state, tx)
     exec_gas, callee = tx.gas - intrinsic_gas(tx.calldata), state.account(tx.to)
@@ -338,16 +362,17 @@ def apply_transaction(state: State, tx: Tx) -> TxRun:
         result = execute(state.code[callee.code_commitment], calldata=tx.calldata, callvalue=tx.value,
                          caller=tx.sender, origin=tx.sender, address=tx.to, gas=exec_gas, storage=storage_before,
                          schedule=SCHEDULE, tracer=record_trace)
-    success = commit_transaction(state, tx, result, storage_before)
-    return TxRun(tx, exec_gas, result, success, storage_before)
+    success = commit_transaction(state, tx, result, storage_before, fee_recipient)
+    used = gas_used(tx, result)
+    return TxRun(tx, exec_gas, result, success, storage_before, used, used * tx.gas_price)
 
-def apply_block(state: State, txs: Sequence[Tx]) -> BlockRun:
-    "Apply `txs` to a copy of `state`; raise at the first invalid transaction."
+def apply_block(state: State, txs: Sequence[Tx], fee_recipient: int = SEQUENCER_FEE_VAULT) -> BlockRun:
+    "Apply `txs` to a copy of `state`, fees to `fee_recipient`; raise at the first invalid transaction."
     post = state.copy()
-    runs = tuple(apply_transaction(post, tx) for tx in txs)
-    return BlockRun(state.root, post.root, runs, post)
+    runs = tuple(apply_transaction(post, tx, fee_recipient) for tx in txs)
+    return BlockRun(state.root, post.root, runs, post, fee_recipient)
 
-# %% ../nbs/08_evm_circuit.ipynb #764c0b02
+# %% ../nbs/08_evm_circuit.ipynb #dabadc31
 def calldata_commitment(calldata: bytes) -> int:
     "Poseidon chain over the calldata words (hi, lo); 0 for no calldata."
     c = 0
@@ -358,7 +383,7 @@ def tx_commitment(txs: Sequence[Tx]) -> int:
     "The block's transaction commitment: a Poseidon chain over the transactions' fields."
     h = 0
     for tx in txs:
-        h = poseidon([h, tx.sender, tx.to, *limbs(tx.value), tx.nonce, tx.gas, calldata_commitment(tx.calldata)])
+        h = poseidon([h, tx.sender, tx.to, *limbs(tx.value), tx.nonce, tx.gas, calldata_commitment(tx.calldata), tx.gas_price])
     return h
 
 # %% ../nbs/08_evm_circuit.ipynb #c7b4a830
@@ -595,11 +620,13 @@ def _storage_read(b: _Builder, row: _Row, alu: dict, s: dict, stack_ok: Expr, sl
     return pick, _select(b, list(zip(pick, row.cache)), f"{name}.current")
 
 # %% ../nbs/08_evm_circuit.ipynb #f16d8d6d
-def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tuple[LinearCombination, Variable]:
-    "The step's gas cost (for the non-forced cases) and the forced out-of-gas flag of huge memory ranges."
+def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tuple[LinearCombination, Variable, Variable]:
+    "The step's gas cost (for the non-forced cases), the forced out-of-gas flag of huge memory ranges, and 'b clears a word'."
     sch, abits, bbits = SCHEDULE, alu["abits"], alu["bbits"]
     static = _lsum([s[c.name] for c in OP_CLASSES], [c.gas for c in OP_CLASSES])
-    setting = b.mul(is_zero(b.cs, _lsum([current.hi, current.lo])), 1 - alu["b_is_zero"], f"{name}.sstore sets")
+    current_zero = is_zero(b.cs, _lsum([current.hi, current.lo]))
+    setting = b.mul(current_zero, 1 - alu["b_is_zero"], f"{name}.sstore sets")
+    clearing = b.mul(1 - current_zero, alu["b_is_zero"], f"{name}.sstore clears")
     sstore_extra = b.mul(s["SSTORE"], setting, f"{name}.sstore set cost")
     small = is_zero(b.cs, _lsum([alu["a"].hi, alu["b"].hi, *abits[32:128], *bbits[32:128]]))
     pow32 = [1 << i for i in range(32)]
@@ -613,7 +640,7 @@ def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tupl
     expands = b.mul(_lsum([s["RETURN"], s["REVERT"]]), 1 - alu["b_is_zero"], f"{name}.mem expands")
     force = b.mul(expands, 1 - small, f"{name}.mem range forces out of gas")
     memory = b.mul(_lsum([expands, force], [1, -1]), _lsum([words, quotient], [sch.memory, 1]), f"{name}.mem cost")
-    return _lsum([static, sstore_extra, memory], [1, sch.storage_set - sch.storage_update, 1]), force
+    return _lsum([static, sstore_extra, memory], [1, sch.storage_set - sch.storage_update, 1]), force, clearing
 
 # %% ../nbs/08_evm_circuit.ipynb #a9827de7
 def _stack_move(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, moves: Expr, result: Word, name: str) -> None:
@@ -645,8 +672,8 @@ class _Unit:
     caller: Word; value: Word; calldata: list[Word]; slots: list[Word]; slot_used: list[Expr]
 
 def _control(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, alu: dict, underflow: Expr,
-             cost: Expr, force: Expr, name: str) -> tuple[LinearCombination, Variable]:
-    "The halt flags, the next row's running bit, pc and gas; return (completes, ended with success)."
+             cost: Expr, force: Expr, name: str) -> tuple[LinearCombination, Variable, Variable]:
+    "The halt flags, the next row's running bit, pc and gas; return (completes, ended with success, gas left if it ended)."
     stack_ok = _lsum([row.running, underflow], [1, -1])
     below = less_than(b.cs, row.gas, cost, GAS_BITS, assume_in_range=True)
     out_of_gas = b.mul(stack_ok, _lsum([below, force, b.mul(below, force, f"{name}.oog and")], [1, 1, -1]), f"{name}.out of gas")
@@ -666,19 +693,20 @@ def _control(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, alu
     b.eq(nxt.pc, _lsum([row.pc, moves, jumped, b.mul(push_width, moves, f"{name}.pc push"), jump_to], [1, 1, -1, 1, 1]),
          f"{name}: program counter")
     b.eq(nxt.gas, _lsum([row.gas, b.mul(cost, moves, f"{name}.gas charged")], [1, -1]), f"{name}: gas")
-    return moves, stopped
+    left = b.mul(_lsum([stopped, reverted]), _lsum([row.gas, cost], [1, -1]), f"{name}.gas left at the end")
+    return moves, stopped, left
 
 # %% ../nbs/08_evm_circuit.ipynb #2d872100
-def _step(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, name: str) -> Variable:
-    "Constrain one EVM step from `row` to `nxt`; return its 'ended with success' flag."
+def _step(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, name: str) -> tuple[Variable, Variable, Variable]:
+    "Constrain one EVM step from `row` to `nxt`; return its flags 'ended with success', 'cleared a word' and its gas left at the end."
     with b.count("selectors"): s = _decode(b, row, name)
     alu = _alu(b, row, s, name)
     need = _lsum([s[c.name] for c in OP_CLASSES], [c.needs for c in OP_CLASSES])
     with b.count("halts, jumps, pc"): underflow = less_than(b.cs, row.size, need, 6, assume_in_range=True)
     with b.count("storage cache (SLOAD SSTORE)"):
         pick, current = _storage_read(b, row, alu, s, _lsum([row.running, underflow], [1, -1]), unit.slots, unit.slot_used, name)
-    with b.count("gas"): cost, force = _gas_cost(b, alu, s, current, name)
-    with b.count("halts, jumps, pc"): moves, stopped = _control(b, cfg, row, nxt, s, alu, underflow, cost, force, name)
+    with b.count("gas"): cost, force, clearing = _gas_cost(b, alu, s, current, name)
+    with b.count("halts, jumps, pc"): moves, stopped, left = _control(b, cfg, row, nxt, s, alu, underflow, cost, force, name)
     with b.count("calldata (CALLDATALOAD)"): calldata = _calldata_read(b, cfg, alu, s, unit.calldata, name)
     with b.count("result and stack"):
         result = _select(b, [(_lsum([s["ADD"], s["SUB"]]), alu["sum"]), (s["MUL"], alu["product"]),
@@ -697,7 +725,8 @@ def _step(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, na
                 old = getattr(row.cache[k], part)
                 new = _lsum([old, b.mul(q_store, _lsum([getattr(alu["b"], part), old], [1, -1]), f"{name}.w{k}.{part}")])
                 b.eq(getattr(nxt.cache[k], part), new, f"{name}: storage cache entry {k} ({part})")
-    return stopped
+    with b.count("gas"): clears = b.mul(stores, clearing, f"{name}.clears")
+    return stopped, clears, left
 
 # %% ../nbs/08_evm_circuit.ipynb #903f37f2
 def _sorted_entries(b: _Builder, used: list[Expr], indices: list[Expr], depth: int, name: str) -> None:
@@ -781,8 +810,22 @@ def _storage_entries(b: _Builder, cfg: CircuitConfig, uv: _UnitValues, name: str
     _sorted_entries(b, [e["used"] for e in entries], [from_bits(e["bits"]) for e in entries], cfg.storage_depth, f"{name}.storage")
     return entries
 
+def _gas_used(b: _Builder, gas: Expr, left: Expr, refund: Expr, name: str) -> LinearCombination:
+    "u − min(refund, ⌊u/2⌋) for u = gas − left: a halving and one comparison; range-checked to ≤ gas."
+    u = _lsum([gas, left], [1, -1])
+    half = b.cs.private(f"{name}.half", lambda w: w[u] // 2)
+    odd = b.cs.private(f"{name}.odd", lambda w: w[u] % 2)
+    assert_boolean(b.cs, odd, f"{name}.odd boolean")
+    to_bits(b.cs, half, MAX_GAS_BITS, name=f"{name}.half")
+    b.eq(u, _lsum([half, odd], [2, 1]), f"{name}: gas used = 2·half + odd")
+    below = less_than(b.cs, refund, half, MAX_GAS_BITS, assume_in_range=True)   # refund ≤ 15000·max_steps
+    capped = _lsum([half, b.mul(below, _lsum([refund, half], [1, -1]), f"{name}.refund cap")])
+    used = _lsum([u, capped], [1, -1])
+    to_bits(b.cs, _lsum([gas, used], [1, -1]), MAX_GAS_BITS, name=f"{name}: gas used ≤ gas limit")
+    return used
+
 def _unit_circuit(b: _Builder, cfg: CircuitConfig, j: int, uv: _UnitValues) -> dict:
-    "One execution unit (a call): calldata, code, storage cache, max_steps steps, write-back."
+    "One execution unit (a call): calldata, code, storage cache, max_steps steps, write-back, gas used."
     name = f"call{j}"
     used = b.inp(f"{name}.used", uv.used, "txs"); assert_boolean(b.cs, used, f"{name}.used boolean")
     caller = b.inp(f"{name}.caller", uv.caller, "txs")
@@ -814,8 +857,12 @@ def _unit_circuit(b: _Builder, cfg: CircuitConfig, j: int, uv: _UnitValues) -> d
         b.eq(w.hi, e["before"].hi, f"{name}: cache {k} opens (hi)"); b.eq(w.lo, e["before"].lo, f"{name}: cache {k} opens (lo)")
     unit = _Unit(Word(_lsum(caller_bits[128:], pow128), _lsum(caller_bits[:128], pow128)), value, calldata,
                  [e["slot"] for e in entries], [e["used"] for e in entries])
-    success = _lsum([_step(b, cfg, rows[t], rows[t + 1], unit, f"{name}.step{t}") for t in range(cfg.max_steps)])
+    stopped, clears, left = zip(*(_step(b, cfg, rows[t], rows[t + 1], unit, f"{name}.step{t}") for t in range(cfg.max_steps)))
+    success = _lsum(list(stopped))
     b.eq(rows[-1].running, 0, f"{name}: the call ends within max_steps")
+    with b.count("per call: gas used and refund"):
+        refund = b.mul(success, _lsum(list(clears), [SCHEDULE.storage_clear_refund] * cfg.max_steps), f"{name}.refund")
+        used_gas = _gas_used(b, gas, _lsum(list(left)), refund, f"{name}.gas used")
     with b.count("per call: storage cache open/close"):
         for k, e in enumerate(entries):
             after = _keep_if(b, success, rows[-1].cache[k], e["before"], f"{name}.slot{k}.kept")
@@ -823,7 +870,7 @@ def _unit_circuit(b: _Builder, cfg: CircuitConfig, j: int, uv: _UnitValues) -> d
             e["new_leaf"] = _leaf(b, is_zero(b.cs, _lsum([after.hi, after.lo])), [e["slot"].hi, e["slot"].lo, after.hi, after.lo], f"{name}.slot{k}.new")
         sroot_after = _write_back(b, sroot_before, entries, f"{name}.storage")
     return dict(used=used, caller=caller, value=value, gas=gas, code=code, calldata=cd_commitment,
-                sroot_before=sroot_before, sroot_after=sroot_after, success=success)
+                sroot_before=sroot_before, sroot_after=sroot_after, success=success, gas_used=used_gas)
 
 # %% ../nbs/08_evm_circuit.ipynb #4d698e0f
 @dataclass
@@ -892,6 +939,14 @@ def _limb_add(b: _Builder, x: Word, y: Word, sign: int, name: str) -> Word:
     to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo"); to_bits(b.cs, hi, LIMB_BITS, name=f"{name}.hi")
     return Word(hi, lo)
 
+def _limb_sub_small(b: _Builder, x: Word, small: Expr, name: str) -> Word:
+    "x − small for a small < 2^128 that x is known to cover: one borrow, and only the low limb range-checked."
+    borrow = b.cs.private(f"{name}.borrow", lambda w: int(w[x.lo] < w[small]))
+    assert_boolean(b.cs, borrow, f"{name}.borrow boolean")
+    lo = _lsum([x.lo, small, borrow], [1, -1, LIMB])
+    to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo")   # pins the borrow; the high limb is then x_hi − borrow ≥ 0
+    return Word(_lsum([x.hi, borrow], [1, -1]), lo)
+
 def _keep_if(b: _Builder, flag: Expr, new: Word, old: Word, name: str) -> Word:
     "flag ? new : old, limb by limb."
     return Word(*(_lsum([getattr(old, p), b.mul(flag, _lsum([getattr(new, p), getattr(old, p)], [1, -1]), f"{name}.{p}")]) for p in ("hi", "lo")))
@@ -903,10 +958,11 @@ def _tx_slot(b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries:
     name, tx = f"tx{i}", bv.txs[i] if i < len(bv.txs) else Tx(0, 0, gas=0)
     active = b.inp(f"{name}.active", int(i < len(bv.txs)), "txs"); assert_boolean(b.cs, active, f"{name}.active boolean")
     if i: b.cs.constrain(active, 1 - _lsum([previous_active]), 0, label=f"{name}: active slots come first")
-    sender, to, nonce, gas = (b.inp(f"{name}.{f}", getattr(tx, f), "txs") for f in ("sender", "to", "nonce", "gas"))
+    sender, to, nonce, gas, price = (b.inp(f"{name}.{f}", getattr(tx, f), "txs") for f in ("sender", "to", "nonce", "gas", "gas_price"))
     value = b.word(f"{name}.value", tx.value, "txs")
-    for x in (sender, to, nonce, gas, value.hi, value.lo): b.zero_unless(active, x, f"{name}: padding slot is zero")
+    for x in (sender, to, nonce, gas, price, value.hi, value.lo): b.zero_unless(active, x, f"{name}: padding slot is zero")
     _bits_word(b, value, f"{name}.value"); to_bits(b.cs, nonce, 64, name=f"{name}.nonce")
+    to_bits(b.cs, price, GAS_PRICE_BITS, name=f"{name}: gas price < 2^64")
     to_bits(b.cs, _lsum([gas, active], [1, -G_TRANSACTION]), MAX_GAS_BITS, name=f"{name}: 21000 ≤ gas limit < 2^40")
     qs, qr = _pick_account(b, entries, sender, active, f"{name}.sender"), _pick_account(b, entries, to, active, f"{name}.recipient")
     read = lambda q, rows, get, tag: _lsum([b.mul(q[k], get(rows[k], k), f"{name}.{tag}{k}") for k in range(len(q))])
@@ -917,26 +973,44 @@ def _tx_slot(b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries:
         u.append(b.mul(is_call, is_zero(b.cs, _lsum([calls_before, -j])), f"{name}.to call{j}"))
     b.eq(_lsum(u), is_call, f"{name}: at most max_calls calls per block")
     success = _lsum([active, is_call, *(b.mul(u[j], units[j]["success"], f"{name}.success{j}") for j in range(cfg.max_calls))], [1, -1] + [1] * cfg.max_calls)
+    with b.count("transactions: of which fees"):   # a transfer uses its 21000; a call what its unit reports
+        used = _lsum([active, is_call, *(b.mul(u[j], units[j]["gas_used"], f"{name}.gas used{j}") for j in range(cfg.max_calls))],
+                     [G_TRANSACTION, -G_TRANSACTION] + [1] * cfg.max_calls)
+        fee = b.mul(used, price, f"{name}.fee")
     b.eq(read(qs, before, lambda f, k: f["nonce"], "nonce"), nonce, f"{name}: nonce matches the sender's")
     s_balance = Word(read(qs, before, lambda f, k: f["balance"].hi, "sbal.hi"), read(qs, before, lambda f, k: f["balance"].lo, "sbal.lo"))
-    s_new = _keep_if(b, success, _limb_add(b, s_balance, value, -1, f"{name}: balance covers the value"), s_balance, f"{name}.sender balance")
+    rest = _limb_add(b, s_balance, value, -1, f"{name}: balance covers the value")
+    with b.count("transactions: of which fees"):   # rest ≥ gas·price: rest_hi ≠ 0, or rest_lo ≥ gas·price (< 2^104)
+        upfront = b.mul(gas, price, f"{name}.gas × gas price")
+        to_bits(b.cs, _lsum([rest.lo, 1, is_zero(b.cs, rest.hi), upfront], [1, LIMB, -LIMB, -1]), LIMB_BITS + 1,
+                name=f"{name}: balance covers value + gas × gas price")
+        s_new = _limb_sub_small(b, _keep_if(b, success, rest, s_balance, f"{name}.sender balance"), fee, f"{name}.sender pays the fee")
     middle = [dict(nonce=_lsum([f["nonce"], qs[k]]), balance=Word(*(_lsum([getattr(f["balance"], p), b.mul(qs[k], _lsum([getattr(s_new, p), getattr(s_balance, p)], [1, -1]), f"{name}.mid{k}.{p}")]) for p in ("hi", "lo"))))
               for k, f in enumerate(before)]
     r_balance = Word(read(qr, middle, lambda f, k: f["balance"].hi, "rbal.hi"), read(qr, middle, lambda f, k: f["balance"].lo, "rbal.lo"))
     r_new = _keep_if(b, success, _limb_add(b, r_balance, value, 1, f"{name}: recipient balance stays below 2^256"), r_balance, f"{name}.recipient balance")
+    paid = [Word(*(_lsum([getattr(m["balance"], p), b.mul(qr[k], _lsum([getattr(r_new, p), getattr(r_balance, p)], [1, -1]), f"{name}.bal{k}.{p}")]) for p in ("hi", "lo")))
+            for k, m in enumerate(middle)]
+    with b.count("transactions: of which fees"):   # the fee recipient is an entry only when it is paid
+        pays = _lsum([1, is_zero(b.cs, fee)], [1, -1])
+        qf = _pick_account(b, entries, _lsum([pays], [cfg.fee_recipient]), pays, f"{name}.fee recipient")
+        f_balance = Word(read(qf, paid, lambda w, k: w.hi, "fbal.hi"), read(qf, paid, lambda w, k: w.lo, "fbal.lo"))
+        f_new = _limb_add(b, f_balance, Word(0, fee), 1, f"{name}: fee recipient balance stays below 2^256")
     r_sroot = read(qr, before, lambda f, k: f["sroot"], "sroot")
     sroot_new = _lsum([r_sroot, *(b.mul(u[j], _lsum([units[j]["sroot_after"], units[j]["sroot_before"]], [1, -1]), f"{name}.sroot{j}") for j in range(cfg.max_calls))])
-    for k, (m, f, g) in enumerate(zip(middle, before, after)):
+    for k, (m, w, f, g) in enumerate(zip(middle, paid, before, after)):
         b.eq(g["nonce"], m["nonce"], f"{name}: entry {k} nonce")
         for p in ("hi", "lo"):
-            b.eq(getattr(g["balance"], p), _lsum([getattr(m["balance"], p), b.mul(qr[k], _lsum([getattr(r_new, p), getattr(r_balance, p)], [1, -1]), f"{name}.bal{k}.{p}")]), f"{name}: entry {k} balance ({p})")
+            with b.count("transactions: of which fees"):
+                credited = _lsum([getattr(w, p), b.mul(qf[k], _lsum([getattr(f_new, p), getattr(f_balance, p)], [1, -1]), f"{name}.fee{k}.{p}")])
+            b.eq(getattr(g["balance"], p), credited, f"{name}: entry {k} balance ({p})")
         b.eq(g["sroot"], _lsum([f["sroot"], b.mul(qr[k], _lsum([sroot_new, r_sroot], [1, -1]), f"{name}.sr{k}")]), f"{name}: entry {k} storage root")
     for j in range(cfg.max_calls):
         for key, x in (("caller", sender), ("value.hi", value.hi), ("value.lo", value.lo), ("gas", gas), ("code", code), ("sroot_before", r_sroot)):
             links[j].setdefault(key, []).append(b.mul(u[j], x, f"{name}.link{j}.{key}"))
         links[j].setdefault("used", []).append(u[j])
     calldata = _lsum([b.mul(u[j], units[j]["calldata"], f"{name}.calldata{j}") for j in range(cfg.max_calls)])
-    digest = _poseidon_wire(b.cs, [h, sender, to, value.hi, value.lo, nonce, gas, calldata])
+    digest = _poseidon_wire(b.cs, [h, sender, to, value.hi, value.lo, nonce, gas, calldata, price])
     return _lsum([h, b.mul(active, _lsum([digest, h], [1, -1]), f"{name}.commitment")]), is_call, active
 
 # %% ../nbs/08_evm_circuit.ipynb #e02cd840
@@ -1059,7 +1133,10 @@ def _block_values(cfg: CircuitConfig, pre_state: State, run: BlockRun, binding: 
         raise ConfigError(f"state depths {(pre_state.account_depth, pre_state.storage_depth)} differ from the config's "
                           f"{(cfg.account_depth, cfg.storage_depth)}")
     if len(run.txs) > cfg.max_txs: raise CircuitLimitExceeded(f"{len(run.txs)} transactions, max_txs = {cfg.max_txs}")
-    addresses = _sorted_keys([a for r in run.txs for a in (r.tx.sender, r.tx.to)], cfg.account_depth, cfg.account_slots, "accounts")
+    paid = [cfg.fee_recipient] if any(r.fee for r in run.txs) else []
+    if paid and run.fee_recipient != cfg.fee_recipient:
+        raise ConfigError(f"the block paid its fees to {run.fee_recipient:#x}, the circuit credits {cfg.fee_recipient:#x}")
+    addresses = _sorted_keys([a for r in run.txs for a in (r.tx.sender, r.tx.to)] + paid, cfg.account_depth, cfg.account_slots, "accounts")
     work, units = pre_state.copy(), []
     snapshot = lambda: tuple((work.account(a).nonce, work.account(a).balance, work.account(a).storage_root) for a in addresses)
     fields = [snapshot()]
@@ -1067,7 +1144,7 @@ def _block_values(cfg: CircuitConfig, pre_state: State, run: BlockRun, binding: 
         if work.account(r.tx.to).code_commitment:
             if len(units) == cfg.max_calls: raise CircuitLimitExceeded(f"more than max_calls = {cfg.max_calls} calls")
             units.append(_unit_values(cfg, work, r))
-        commit_transaction(work, r.tx, r.result, r.storage_before)
+        commit_transaction(work, r.tx, r.result, r.storage_before, cfg.fee_recipient)
         fields.append(snapshot())
     tree, paths = pre_state.account_tree.copy(), []
     for a in addresses:
