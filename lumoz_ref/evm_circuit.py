@@ -939,13 +939,17 @@ def _limb_add(b: _Builder, x: Word, y: Word, sign: int, name: str) -> Word:
     to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo"); to_bits(b.cs, hi, LIMB_BITS, name=f"{name}.hi")
     return Word(hi, lo)
 
-def _limb_sub_small(b: _Builder, x: Word, small: Expr, name: str) -> Word:
-    "x − small for a small < 2^128 that x is known to cover: one borrow, and only the low limb range-checked."
-    borrow = b.cs.private(f"{name}.borrow", lambda w: int(w[x.lo] < w[small]))
-    assert_boolean(b.cs, borrow, f"{name}.borrow boolean")
-    lo = _lsum([x.lo, small, borrow], [1, -1, LIMB])
-    to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo")   # pins the borrow; the high limb is then x_hi − borrow ≥ 0
-    return Word(_lsum([x.hi, borrow], [1, -1]), lo)
+def _limb_add_small(b: _Builder, x: Word, small: Expr, sign: int, name: str) -> Word:
+    "x ± small for a small < 2^128 (x ≥ small if sign is −1): one carry, the low limb range-checked, and for +1 one inverse."
+    carry = b.cs.private(f"{name}.carry", lambda w: int(w[x.lo] + w[small] >= LIMB) if sign == 1 else int(w[x.lo] < w[small]))
+    assert_boolean(b.cs, carry, f"{name}.carry boolean")
+    lo = _lsum([x.lo, small, carry], [1, sign, -sign * LIMB])
+    to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo")   # pins the carry (x's limbs are in range)
+    hi = _lsum([x.hi, carry], [1, sign])              # −1: ≥ 0 since x ≥ small; +1: at most 2^128, and ≠ 2^128 by:
+    if sign == 1:
+        inv = b.cs.private(f"{name}.inv", lambda w: pow((w[hi] - LIMB) % R, R - 2, R))
+        b.cs.constrain(_lsum([hi, -LIMB]), inv, 1, label=f"{name}: stays below 2^256")
+    return Word(hi, lo)
 
 def _keep_if(b: _Builder, flag: Expr, new: Word, old: Word, name: str) -> Word:
     "flag ? new : old, limb by limb."
@@ -984,7 +988,7 @@ def _tx_slot(b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries:
         upfront = b.mul(gas, price, f"{name}.gas × gas price")
         to_bits(b.cs, _lsum([rest.lo, 1, is_zero(b.cs, rest.hi), upfront], [1, LIMB, -LIMB, -1]), LIMB_BITS + 1,
                 name=f"{name}: balance covers value + gas × gas price")
-        s_new = _limb_sub_small(b, _keep_if(b, success, rest, s_balance, f"{name}.sender balance"), fee, f"{name}.sender pays the fee")
+        s_new = _limb_add_small(b, _keep_if(b, success, rest, s_balance, f"{name}.sender balance"), fee, -1, f"{name}.sender pays the fee")
     middle = [dict(nonce=_lsum([f["nonce"], qs[k]]), balance=Word(*(_lsum([getattr(f["balance"], p), b.mul(qs[k], _lsum([getattr(s_new, p), getattr(s_balance, p)], [1, -1]), f"{name}.mid{k}.{p}")]) for p in ("hi", "lo"))))
               for k, f in enumerate(before)]
     r_balance = Word(read(qr, middle, lambda f, k: f["balance"].hi, "rbal.hi"), read(qr, middle, lambda f, k: f["balance"].lo, "rbal.lo"))
@@ -995,7 +999,7 @@ def _tx_slot(b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries:
         pays = _lsum([1, is_zero(b.cs, fee)], [1, -1])
         qf = _pick_account(b, entries, _lsum([pays], [cfg.fee_recipient]), pays, f"{name}.fee recipient")
         f_balance = Word(read(qf, paid, lambda w, k: w.hi, "fbal.hi"), read(qf, paid, lambda w, k: w.lo, "fbal.lo"))
-        f_new = _limb_add(b, f_balance, Word(0, fee), 1, f"{name}: fee recipient balance stays below 2^256")
+        f_new = _limb_add_small(b, f_balance, fee, 1, f"{name}.fee recipient is paid")
     r_sroot = read(qr, before, lambda f, k: f["sroot"], "sroot")
     sroot_new = _lsum([r_sroot, *(b.mul(u[j], _lsum([units[j]["sroot_after"], units[j]["sroot_before"]], [1, -1]), f"{name}.sroot{j}") for j in range(cfg.max_calls))])
     for k, (m, w, f, g) in enumerate(zip(middle, paid, before, after)):

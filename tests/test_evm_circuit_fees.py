@@ -183,11 +183,12 @@ def test_fee_block_proves_and_verifies(fee_circuit):
 
 
 def test_mutated_fee_wires_are_unsatisfied(fee_circuit):
-    """+1 on any fee-related value (gas price, gas used, refund, halving, fee, borrow, vault balance) breaks it."""
+    """±1 on any fee-related value (gas price, gas used, refund, halving, fee, carries, inverse, balances) breaks it."""
     _, _, circuit = fee_circuit
     names = circuit.r1cs.wire_names
     targets = ["tx0.gas_price", "tx1.gas_price", "tx0.fee", "tx1.fee", "call0.refund", "call0.gas used.half",
-               "call0.gas used.odd", "tx0.sender pays the fee.borrow", "tx0.gas × gas price",
+               "call0.gas used.odd", "tx0.sender pays the fee.carry", "tx0.fee recipient is paid.carry",
+               "tx0.fee recipient is paid.inv", "tx1.fee recipient is paid.inv", "tx0.gas × gas price",
                "time1.account3.balance.lo", "time2.account3.balance.lo", "time2.account0.balance.lo"]
     for name in targets:
         for delta in (1, -1):
