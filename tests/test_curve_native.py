@@ -70,3 +70,14 @@ def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="unknown backend"):
         C.set_backend("gpu")
     assert C.get_backend() == "python"
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_native_msm_in_chunks_equals_python(monkeypatch, chunk):
+    "Long MSMs go to MCL in chunks (its mulVec crashed on 2^18 points); the chunked sum is the same point."
+    monkeypatch.setattr(C, "MCL_MSM_CHUNK", chunk)
+    rng = random.Random(chunk)
+    g1 = C.batch_mul_g1(C.G1_GENERATOR, [rng.randrange(1, R) for _ in range(50)])
+    g2 = C.batch_mul_g2(C.G2_GENERATOR, [rng.randrange(1, R) for _ in range(20)])
+    ks = [rng.randrange(R) for _ in range(50)]
+    assert on_both_backends(lambda: (C.msm_g1(g1, ks), C.msm_g2(g2, ks[:20]))) == 2 * ((C.msm_g1(g1, ks), C.msm_g2(g2, ks[:20])),)

@@ -9,13 +9,13 @@ import pytest
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
-from lumoz_ref.dispute import (DISPUTE_CIRCUIT, DISPUTE_ROLLUP, InvalidOutputPreimage, MissingL1Data, ProposalStatus,
+from lumoz_ref.dispute import (DISPUTE_CIRCUIT, DISPUTE_ROLLUP, L2_GAS_PRICE, InvalidOutputPreimage, MissingL1Data, ProposalStatus,
                                ProverStateMismatch, RollupMismatch, StateTransitionError, StateTransitionProofSystem,
                                binding_digest, build_world, output_preimage, post_output, propose, submit_proof)
 from lumoz_ref.evm_circuit import block_public_inputs, tx_commitment, verify_block
 from lumoz_ref.l1 import L1_BLOCK_TIME, GameStatus, InvalidProof, OutputRootAnchor, actor_address, ether
 from lumoz_ref.r1cs import UnsatisfiedConstraint
-from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Account, Devnet, Genesis, RollupConfig,
+from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Devnet, Genesis, RollupConfig,
                               address_of, circuit_transactions, derive_chain, initiate_withdrawal_calldata,
                               set_account, sign_transaction)
 
@@ -30,10 +30,10 @@ def chain_and_keys():
     "One seeded setup of DISPUTE_CIRCUIT and a two-block L2 chain (a transfer; a withdrawal and a transfer)."
     genesis = Genesis(balances={L2["alice"]: ether(10)})
     devnet = Devnet(DISPUTE_ROLLUP, genesis)
-    devnet.step([sign_transaction(KEYS["alice"], nonce=0, to=L2["bob"], value=ether("0.1"), gas_price=0)])
+    devnet.step([sign_transaction(KEYS["alice"], nonce=0, to=L2["bob"], value=ether("0.1"), gas_price=L2_GAS_PRICE)])
     devnet.step([sign_transaction(KEYS["alice"], nonce=1, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=150_000,
-                                  gas_price=0, data=initiate_withdrawal_calldata(L2["alice"], 100_000)),
-                 sign_transaction(KEYS["alice"], nonce=2, to=L2["bob"], value=ether("0.2"), gas_price=0)])
+                                  gas_price=L2_GAS_PRICE, data=initiate_withdrawal_calldata(L2["alice"], 100_000)),
+                 sign_transaction(KEYS["alice"], nonce=2, to=L2["bob"], value=ether("0.2"), gas_price=L2_GAS_PRICE)])
     devnet.flush()
     return dict(st=StateTransitionProofSystem(DISPUTE_ROLLUP, genesis), genesis=genesis, devnet=devnet, proofs={})
 
@@ -56,7 +56,8 @@ def setup(chain_and_keys):
                         chain.at(world.system.batch_inbox).batcher_transactions()])
     st.sync(node)
     minted = node.state_at(2)
-    set_account(minted, SEQUENCER_FEE_VAULT, Account(balance=ether(1000)))
+    vault = minted.account(SEQUENCER_FEE_VAULT)
+    set_account(minted, SEQUENCER_FEE_VAULT, dataclasses.replace(vault, balance=vault.balance + ether(1000)))
     post = lambda state, block_hash: post_output(chain, world.oracle, A["proposer"], state, block_hash)
     post(node.state_at(0), node.output_at(0).block_hash)
     claims = {"good": post(node.state_at(2), node.output_at(2).block_hash),
@@ -152,7 +153,7 @@ def test_inbox_spam_from_others_changes_nothing(setup):
     s = setup
     world = s["world"]
     before = s["st"].public_inputs(binding_of(s, "good"))
-    junk = sign_transaction(KEYS["alice"], nonce=3, to=L2["bob"], value=1, gas_price=0)
+    junk = sign_transaction(KEYS["alice"], nonce=3, to=L2["bob"], value=1, gas_price=L2_GAS_PRICE)
     world.chain.transact(A["mallory"], world.system.batch_inbox, "submit", b"\x00" + junk.encode())
     assert s["st"].public_inputs(binding_of(s, "good")) == before
 
@@ -191,6 +192,18 @@ def test_prover_without_the_pre_state_refuses(setup):
             st.prove(binding_of(s, "good"))
     finally:
         st.sync(s["node"])
+
+
+def test_fees_are_part_of_the_proven_transition(setup):
+    node = setup["node"]
+    vault = node.state.account(SEQUENCER_FEE_VAULT).balance
+    assert vault == L2_GAS_PRICE * sum(r.gas_used for n in (1, 2) for r in node.block_trace(n).receipts) > 0
+    assert [t.gas_price for t in circuit_transactions(node, 0, 2)] == [L2_GAS_PRICE] * 3
+
+
+def test_circuit_and_rollup_must_share_fee_recipient():
+    with pytest.raises(StateTransitionError, match="pays fees to"):
+        StateTransitionProofSystem(dataclasses.replace(DISPUTE_ROLLUP, fee_recipient=b"\x11" * 20), Genesis(), DISPUTE_CIRCUIT)
 
 
 def test_circuit_and_rollup_must_share_tree_depths():
