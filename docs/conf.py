@@ -15,6 +15,7 @@ nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "gfm"   # Markdown(...) outputs with tables render as tables (commonmark has none)
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 
 html_theme = "sphinx_book_theme"

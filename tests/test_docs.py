@@ -27,6 +27,9 @@ def test_book_renders_every_chapter_with_outputs():
         assert re.search(r'class="cell_output', html), f"{rel}: no cell outputs on the page"
         assert not re.search(r'class="output (traceback|error)', html), f"{rel}: an error was rendered"
     assert (build.OUT / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not served locally"
+    dispute = (build.OUT / "11_dispute.html").read_text()     # Markdown(...) tables in outputs render as tables
+    assert re.search(r'class="cell_output[^"]*">\s*(?:<div class="pst-scrollable-table-container">)?<table[^>]*>\s*<thead>\s*<tr[^>]*><th[^>]*><p>claim of L2 block 2</p>', dispute), \
+        "chapter 11's outcome table was not rendered as a table"
     assert "cdn.jsdelivr" not in index and "cdnjs" not in index, "the book must render offline"
 
 
