@@ -25,14 +25,16 @@ from . import groth16
 __all__ = ['SEQUENCER_FEE_VAULT', 'PRODUCTION_SHAPE', 'LIMB_BITS', 'LIMB', 'LIMB_MASK', 'GAS_BITS', 'MAX_GAS_BITS',
            'GAS_PRICE_BITS', 'SCHEDULE', 'OP_CLASSES', 'CLASS_INDEX', 'UNSUPPORTED_ROW', 'PUSH_DATA_ROW',
            'CODE_CHUNK_ROWS', 'G_TRANSACTION', 'G_TXDATA_ZERO', 'G_TXDATA_NONZERO', 'Expr', 'PUBLIC_INPUTS',
-           'COUNTER_CODE', 'STEP_PARTS', 'OPCODE_COMPONENTS', 'EvmCircuitError', 'ConfigError', 'InvalidTransaction',
-           'UnsupportedTransaction', 'CircuitLimitExceeded', 'CircuitConfig', 'limbs', 'from_limbs', 'OpClass',
-           'code_rows', 'code_commitment', 'storage_leaf', 'Account', 'account_leaf', 'State', 'set_account',
-           'set_storage', 'deploy_code', 'Tx', 'intrinsic_gas', 'calldata_words', 'gas_used', 'TxRun', 'BlockRun',
-           'commit_transaction', 'check_transaction', 'apply_transaction', 'apply_block', 'calldata_commitment',
-           'tx_commitment', 'Word', 'BlockCircuit', 'build_block_circuit', 'block_circuit_shape', 'setup_block_circuit',
+           'COUNTER_CODE', 'STEP_PARTS', 'OPCODE_COMPONENTS', 'ACCOUNT_FORGERIES', 'STORAGE_FORGERIES',
+           'EvmCircuitError', 'ConfigError', 'InvalidTransaction', 'UnsupportedTransaction', 'CircuitLimitExceeded',
+           'CircuitConfig', 'limbs', 'from_limbs', 'OpClass', 'code_rows', 'code_commitment', 'storage_leaf', 'Account',
+           'account_leaf', 'State', 'set_account', 'set_storage', 'deploy_code', 'Tx', 'intrinsic_gas',
+           'calldata_words', 'gas_used', 'TxRun', 'BlockRun', 'commit_transaction', 'touched_slots',
+           'check_transaction', 'apply_transaction', 'apply_block', 'calldata_commitment', 'tx_commitment', 'Word',
+           'BlockCircuit', 'build_block_circuit', 'check_block_fits', 'block_circuit_shape', 'setup_block_circuit',
            'block_public_inputs', 'prove_block', 'verify_block', 'example_block', 'step_constraints',
-           'opcode_constraints', 'step_constraints_at', 'mutation_experiment', 'free_wires', 'benchmark_block']
+           'opcode_constraints', 'step_constraints_at', 'mutation_experiment', 'free_wires', 'reassign',
+           'account_forgeries', 'storage_forgeries', 'benchmark_block']
 
 # %% ../nbs/08_evm_circuit.ipynb #9a9c28ee
 class EvmCircuitError(ValueError):
@@ -229,12 +231,18 @@ class State:
 # %% ../nbs/08_evm_circuit.ipynb #ecf49f48
 def _tree_index(key: int, depth: int) -> int: return key & ((1 << depth) - 1)
 
+def _refuse_shared_index(present, key: int, depth: int, what: str) -> None:
+    "CircuitLimitExceeded if a key among `present` other than `key` has `key`'s tree index (its leaf would not open)."
+    index = _tree_index(key, depth)
+    other = next((k for k in present if k != key and _tree_index(k, depth) == index), None)
+    if other is not None:
+        tree = "account-tree" if what == "addresses" else "storage"
+        raise CircuitLimitExceeded(f"{what} {key:#x} and {other:#x} share {tree} index {index} (depth {depth})")
+
 def set_account(state: State, address: int, account: Account) -> None:
     "Write one account and its leaf; a different address already at that tree index is refused."
     index = _tree_index(address, state.account_depth)
-    for other in state.accounts:
-        if other != address and _tree_index(other, state.account_depth) == index:
-            raise CircuitLimitExceeded(f"addresses {address:#x} and {other:#x} share account-tree index {index}")
+    _refuse_shared_index(state.accounts, address, state.account_depth, "addresses")
     if state.is_empty(account):
         state.accounts.pop(address, None); state.account_tree.set(index, 0)
     else:
@@ -244,9 +252,7 @@ def set_storage(state: State, address: int, slot: int, value: int) -> None:
     "Write one storage word, its leaf, and the account's new storage root."
     words = state.storage.setdefault(address, {})
     index = _tree_index(slot, state.storage_depth)
-    for other in words:
-        if other != slot and _tree_index(other, state.storage_depth) == index:
-            raise CircuitLimitExceeded(f"slots {slot:#x} and {other:#x} of {address:#x} share storage index {index}")
+    _refuse_shared_index(words, slot, state.storage_depth, f"slots of {address:#x}:")
     if value: words[slot] = value
     else: words.pop(slot, None)
     tree = state.storage_trees.setdefault(address, SparseMerkleTree(state.storage_depth))
@@ -331,8 +337,13 @@ def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, sto
     return success
 
 # %% ../nbs/08_evm_circuit.ipynb #1cf27789
-def check_transaction(state: State, tx: Tx) -> None:
-    "Raise InvalidTransaction or UnsupportedTransaction unless `tx` can be applied to `state`."
+def touched_slots(result: ExecutionResult) -> list[int]:
+    "The storage keys a call reads or writes (SLOAD and SSTORE with their operands), in trace order."
+    return [step.stack_inputs[0] for step in result.trace
+            if step.name in ("SLOAD", "SSTORE") and len(step.stack_inputs) == (1 if step.name == "SLOAD" else 2)]
+
+def check_transaction(state: State, tx: Tx, fee_recipient: int | None = None) -> None:
+    "Raise InvalidTransaction, UnsupportedTransaction or CircuitLimitExceeded unless `tx` can be applied to `state`."
     for name, value, bits in (("sender", tx.sender, 160), ("to", tx.to, 160), ("value", tx.value, 256),
                               ("nonce", tx.nonce, 64), ("gas", tx.gas, MAX_GAS_BITS)):
         if not isinstance(value, int) or not 0 <= value < 1 << bits:
@@ -352,16 +363,21 @@ def check_transaction(state: State, tx: Tx) -> None:
         raise UnsupportedTransaction(f"calldata of {len(tx.calldata)} bytes: this circuit takes whole 32-byte words")
     if tx.calldata and not state.account(tx.to).code_commitment:
         raise UnsupportedTransaction(f"calldata to {tx.to:#x}, which has no code")
+    paid = [fee_recipient] if fee_recipient is not None and tx.gas_price else []
+    for address in (tx.sender, tx.to, *paid):   # before any write: a shared tree index would leave a leaf unopenable
+        _refuse_shared_index(state.accounts, address, state.account_depth, "addresses")
 
 def apply_transaction(state: State, tx: Tx, fee_recipient: int = SEQUENCER_FEE_VAULT) -> TxRun:
-    "Check and apply one transaction (running code with the chapter-07 interpreter, traced)."
-    check_transaction(state, tx)
+    "Check and apply one transaction (running code with the chapter-07 interpreter, traced); all or nothing."
+    check_transaction(state, tx, fee_recipient)
     exec_gas, callee = tx.gas - intrinsic_gas(tx.calldata), state.account(tx.to)
     storage_before, result = dict(state.storage.get(tx.to, {})), None
     if callee.code_commitment:
         result = execute(state.code[callee.code_commitment], calldata=tx.calldata, callvalue=tx.value,
                          caller=tx.sender, origin=tx.sender, address=tx.to, gas=exec_gas, storage=storage_before,
                          schedule=SCHEDULE, tracer=record_trace)
+        for slot in touched_slots(result):   # checked before the first write, so a refusal changes nothing
+            _refuse_shared_index(storage_before, slot, state.storage_depth, f"slots of {tx.to:#x}:")
     success = commit_transaction(state, tx, result, storage_before, fee_recipient)
     used = gas_used(tx, result)
     return TxRun(tx, exec_gas, result, success, storage_before, used, used * tx.gas_price)
@@ -443,6 +459,12 @@ class _Builder:
 def _bits_word(b: _Builder, w: Word, name: str) -> list[Variable]:
     "The 256 little-endian bits of a word (range-checks both limbs: 2 × 129 constraints)."
     return to_bits(b.cs, w.lo, LIMB_BITS, name=f"{name}.lo") + to_bits(b.cs, w.hi, LIMB_BITS, name=f"{name}.hi")
+
+def _all_zero(b: _Builder, xs: Sequence[Expr], name: str) -> Variable:
+    "1 iff every x is 0: a product of zero tests (3 constraints per x), never one zero test of a sum."
+    flag = is_zero(b.cs, xs[0])   # is_zero(x + y) is 1 also for x = h, y = r − h: a sum mod r is no conjunction
+    for k, x in enumerate(xs[1:]): flag = b.mul(flag, is_zero(b.cs, x), f"{name}.all zero{k}")
+    return flag
 
 # %% ../nbs/08_evm_circuit.ipynb #cb1e9333
 def _poseidon_wire(cs: R1CS, inputs: Sequence[Expr]) -> Variable:
@@ -586,6 +608,7 @@ def _alu(b: _Builder, row: _Row, s: dict, name: str) -> dict:
     lin = lambda *terms: Word(_lsum([x.hi for x, _ in terms], [k for _, k in terms]),
                               _lsum([x.lo for x, _ in terms], [k for _, k in terms]))
     with b.count("zero tests (EQ ISZERO JUMPI)"):
+        # one zero test of hi + lo is enough here: the bits above range-check both limbs, and 2^129 < r
         a_is_zero, b_is_zero = is_zero(b.cs, _lsum([a.hi, a.lo])), is_zero(b.cs, _lsum([bw.hi, bw.lo]))
         equal = b.mul(is_zero(b.cs, _lsum([a.hi, bw.hi], [1, -1])), is_zero(b.cs, _lsum([a.lo, bw.lo], [1, -1])), f"{name}.eq")
     return dict(a=a, b=bw, abits=abits, bbits=bbits, sum=z, borrow=borrow, product=product, and_=and_,
@@ -624,7 +647,7 @@ def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tupl
     "The step's gas cost (for the non-forced cases), the forced out-of-gas flag of huge memory ranges, and 'b clears a word'."
     sch, abits, bbits = SCHEDULE, alu["abits"], alu["bbits"]
     static = _lsum([s[c.name] for c in OP_CLASSES], [c.gas for c in OP_CLASSES])
-    current_zero = is_zero(b.cs, _lsum([current.hi, current.lo]))
+    current_zero = _all_zero(b, [current.hi, current.lo], f"{name}.current")
     setting = b.mul(current_zero, 1 - alu["b_is_zero"], f"{name}.sstore sets")
     clearing = b.mul(1 - current_zero, alu["b_is_zero"], f"{name}.sstore clears")
     sstore_extra = b.mul(s["SSTORE"], setting, f"{name}.sstore set cost")
@@ -866,8 +889,8 @@ def _unit_circuit(b: _Builder, cfg: CircuitConfig, j: int, uv: _UnitValues) -> d
     with b.count("per call: storage cache open/close"):
         for k, e in enumerate(entries):
             after = _keep_if(b, success, rows[-1].cache[k], e["before"], f"{name}.slot{k}.kept")
-            e["old_leaf"] = _leaf(b, is_zero(b.cs, _lsum([e["before"].hi, e["before"].lo])), [e["slot"].hi, e["slot"].lo, e["before"].hi, e["before"].lo], f"{name}.slot{k}.old")
-            e["new_leaf"] = _leaf(b, is_zero(b.cs, _lsum([after.hi, after.lo])), [e["slot"].hi, e["slot"].lo, after.hi, after.lo], f"{name}.slot{k}.new")
+            e["old_leaf"] = _leaf(b, _all_zero(b, [e["before"].hi, e["before"].lo], f"{name}.slot{k}.old"), [e["slot"].hi, e["slot"].lo, e["before"].hi, e["before"].lo], f"{name}.slot{k}.old")
+            e["new_leaf"] = _leaf(b, _all_zero(b, [after.hi, after.lo], f"{name}.slot{k}.new"), [e["slot"].hi, e["slot"].lo, after.hi, after.lo], f"{name}.slot{k}.new")
         sroot_after = _write_back(b, sroot_before, entries, f"{name}.storage")
     return dict(used=used, caller=caller, value=value, gas=gas, code=code, calldata=cd_commitment,
                 sroot_before=sroot_before, sroot_after=sroot_after, success=success, gas_used=used_gas)
@@ -917,8 +940,7 @@ def _account_fields(b: _Builder, cfg: CircuitConfig, bv: _BlockValues, i: int, e
 
 def _account_leaf(b: _Builder, e: dict, f: dict, empty_sroot: int, name: str) -> Variable:
     "The leaf of an account entry with fields f: 0 if the account is empty, else the Poseidon hash."
-    empty = b.mul(b.mul(is_zero(b.cs, _lsum([f["nonce"], f["balance"].hi, f["balance"].lo])), is_zero(b.cs, e["code"]), f"{name}.empty1"),
-                  is_zero(b.cs, _lsum([f["sroot"], -empty_sroot])), f"{name}.empty")
+    empty = _all_zero(b, [f["nonce"], f["balance"].hi, f["balance"].lo, e["code"], _lsum([f["sroot"], -empty_sroot])], f"{name}.empty")
     return _leaf(b, empty, [e["address"], f["nonce"], f["balance"].hi, f["balance"].lo, e["code"], f["sroot"]], name)
 
 # %% ../nbs/08_evm_circuit.ipynb #ac8ec56f
@@ -1029,6 +1051,7 @@ class BlockCircuit:
     public_inputs: tuple[int, ...]       # PUBLIC_INPUTS order
     groups: dict[str, list[Variable]]    # private wires by meaning: trace, selectors, code, accounts, storage, siblings, roots, txs
     spans: dict[str, int]                # constraints by part of the circuit
+    inputs: dict[str, int] = field(default_factory=dict, repr=False)  # every input wire's value by name (what `reassign` edits)
 
     def __repr__(self) -> str:
         return (f"BlockCircuit({self.r1cs.n_constraints} constraints, {self.r1cs.n_wires} wires, "
@@ -1115,9 +1138,8 @@ def _unit_values(cfg: CircuitConfig, state: State, run: TxRun) -> _UnitValues:
         raise CircuitLimitExceeded(f"code of {len(code)} bytes at {tx.to:#x}, the circuit takes {cfg.code_size}")
     if len(tx.calldata) > 32 * cfg.calldata_words:
         raise CircuitLimitExceeded(f"{len(tx.calldata) // 32} calldata words, the circuit takes {cfg.calldata_words}")
-    keys = [step.stack_inputs[0] for step in run.result.trace
-            if step.name in ("SLOAD", "SSTORE") and len(step.stack_inputs) == (1 if step.name == "SLOAD" else 2)]
-    keys = _sorted_keys(keys, cfg.storage_depth, cfg.storage_slots, "storage slots")
+    keys = _sorted_keys(touched_slots(run.result), cfg.storage_depth, cfg.storage_slots, "storage slots")
+    for key in keys: _refuse_shared_index(run.storage_before, key, cfg.storage_depth, f"slots of {tx.to:#x}:")
     table = code_rows(code)
     rows = _unit_rows(cfg, run, table + ((0, 0, 0),) * (cfg.code_size - len(table)), keys)
     tree, paths = state.storage_tree(tx.to).copy(), []
@@ -1141,6 +1163,7 @@ def _block_values(cfg: CircuitConfig, pre_state: State, run: BlockRun, binding: 
     if paid and run.fee_recipient != cfg.fee_recipient:
         raise ConfigError(f"the block paid its fees to {run.fee_recipient:#x}, the circuit credits {cfg.fee_recipient:#x}")
     addresses = _sorted_keys([a for r in run.txs for a in (r.tx.sender, r.tx.to)] + paid, cfg.account_depth, cfg.account_slots, "accounts")
+    for a in addresses: _refuse_shared_index(pre_state.accounts, a, cfg.account_depth, "addresses")
     work, units = pre_state.copy(), []
     snapshot = lambda: tuple((work.account(a).nonce, work.account(a).balance, work.account(a).storage_root) for a in addresses)
     fields = [snapshot()]
@@ -1174,7 +1197,16 @@ def build_block_circuit(config: CircuitConfig,  # the circuit's shape
         raise EvmCircuitError(f"binding = {binding!r} is not a field element")
     b, _ = _build(config, _block_values(config, pre_state, run, binding, claimed_post_state_root))
     witness = b.cs.compute_witness(b.inputs)
-    return BlockCircuit(config, b.cs, witness, tuple(b.inputs[n] for n in PUBLIC_INPUTS), b.groups, b.spans)
+    return BlockCircuit(config, b.cs, witness, tuple(b.inputs[n] for n in PUBLIC_INPUTS), b.groups, b.spans, dict(b.inputs))
+
+def check_block_fits(config: CircuitConfig,   # the circuit's shape
+                     pre_state: State,        # the state the block starts from
+                     txs: Sequence[Tx],       # the block's transactions
+                    ) -> BlockRun:
+    "The block's run if a circuit of this shape proves it; else the witness builder's error naming the limit."
+    run = apply_block(pre_state, txs, config.fee_recipient)
+    _block_values(config, pre_state, run, 0, None)   # the prover's own checks: one definition of a provable block
+    return run
 
 # %% ../nbs/08_evm_circuit.ipynb #860c86a2
 def block_circuit_shape(config: CircuitConfig) -> BlockCircuit:
@@ -1294,6 +1326,67 @@ def free_wires(circuit: BlockCircuit) -> list[str]:
         if _holds_at(r1cs, witness, rows.get(wire, [])): free.append(names[wire])
         witness[wire] = old
     return free
+
+# %% ../nbs/08_evm_circuit.ipynb #4e682f4c
+def reassign(circuit: BlockCircuit,        # a block circuit with its honest inputs
+             overrides: Mapping[str, int],  # input name -> new value (taken mod r)
+            ) -> list[int]:
+    "The witness an adversary gets by replacing some inputs and letting every other wire follow."
+    unknown = sorted(set(overrides) - set(circuit.inputs))
+    if unknown: raise EvmCircuitError(f"not inputs of this circuit: {unknown[:4]}")
+    return circuit.r1cs.compute_witness({**circuit.inputs, **{n: v % R for n, v in overrides.items()}})
+
+ACCOUNT_FORGERIES: dict[str, tuple[int, int, int]] = {   # name -> offsets (nonce, balance.hi, balance.lo) mod r
+    "balance limbs sum to r": (0, 1 << 49, -(1 << 49)),
+    "nonce r − 1, balance +1": (-1, 0, 1),
+    "low limb ≥ 2^128": (0, -1, LIMB),
+    "nonce and high limb negated": (1 << 64, -(1 << 64), 0),
+}
+
+def _forged_leaf(address: int, nonce: int, hi: int, lo: int, code: int, sroot: int, empty_sroot: int) -> int:
+    "The leaf of raw field values: 0 if all are those of the empty account, else the Poseidon hash."
+    return 0 if (nonce, hi, lo, code, sroot) == (0, 0, 0, 0, empty_sroot) else poseidon([address, nonce, hi, lo, code, sroot])
+
+# %% ../nbs/08_evm_circuit.ipynb #e73eb899
+def account_forgeries(circuit: BlockCircuit, run: BlockRun) -> list[tuple[str, dict[str, int]]]:
+    "Every ACCOUNT_FORGERIES move on every used account entry, carried through all transactions: (what, overrides)."
+    cfg, inputs, out = circuit.config, circuit.inputs, []
+    empty_sroot = empty_subtree_roots(cfg.storage_depth)[cfg.storage_depth]
+    last = f"time{cfg.max_txs}"
+    for k in range(cfg.account_slots):
+        if not inputs[f"account{k}.used"]: continue
+        address, code = inputs[f"account{k}.address"], inputs[f"account{k}.code"]
+        for move, offsets in ACCOUNT_FORGERIES.items():
+            over = {f"time{i}.account{k}.{f}": (inputs[f"time{i}.account{k}.{f}"] + d) % R
+                    for i in range(cfg.max_txs + 1) for f, d in zip(("nonce", "balance.hi", "balance.lo"), offsets)}
+            tree = run.post_state.account_tree.copy()
+            tree.set(_tree_index(address, cfg.account_depth),
+                     _forged_leaf(address, *(over[f"{last}.account{k}.{f}"] for f in ("nonce", "balance.hi", "balance.lo")),
+                                  code, inputs[f"{last}.account{k}.storage root"], empty_sroot))
+            out.append((f"account {address:#x}: {move}", {**over, "post_state_root": tree.root}))
+    return out
+
+# %% ../nbs/08_evm_circuit.ipynb #140a049f
+STORAGE_FORGERIES: dict[str, tuple[int, int]] = {   # name -> offsets (hi, lo) of the value before the call
+    "limbs sum to r": (1 << 64, -(1 << 64)),
+    "low limb ≥ 2^128": (-1, LIMB),
+}
+
+def storage_forgeries(circuit: BlockCircuit) -> list[tuple[str, dict[str, int]]]:
+    "Every STORAGE_FORGERIES move on the value before the call of every used storage entry, kept until the call writes it."
+    cfg, inputs, out = circuit.config, circuit.inputs, []
+    for j in range(cfg.max_calls):
+        for k in range(cfg.storage_slots):
+            if not inputs[f"call{j}.slot{k}.used"]: continue
+            word = lambda n: (inputs[f"{n}.hi"], inputs[f"{n}.lo"])
+            before, rows = word(f"call{j}.slot{k}.before"), 0
+            while rows <= cfg.max_steps and word(f"call{j}.row{rows}.cache{k}") == before: rows += 1
+            for move, (dh, dl) in STORAGE_FORGERIES.items():
+                over = {}
+                for n in [f"call{j}.slot{k}.before"] + [f"call{j}.row{t}.cache{k}" for t in range(rows)]:
+                    over[f"{n}.hi"], over[f"{n}.lo"] = (before[0] + dh) % R, (before[1] + dl) % R
+                out.append((f"call {j} slot {inputs[f'call{j}.slot{k}.key.lo']:#x}: {move}", over))
+    return out
 
 # %% ../nbs/08_evm_circuit.ipynb #ae03c09b
 def benchmark_block(word_bits: int = 256,                 # the word size proven; only 256 (full EVM words) exists
