@@ -11,6 +11,8 @@ import contextlib
 import enum
 import functools
 import json
+import re
+import reprlib
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,30 +23,32 @@ from eth_hash.auto import keccak
 
 # %% auto #0
 __all__ = ['U256', 'U256_CEILING', 'U256_MAX', 'STACK_DEPTH_LIMIT', 'ADDRESS_MASK', 'FRONTIER_LIKE', 'PETERSBURG_LIKE',
-           'CANCUN_LIKE', 'less_than', 'greater_than', 'signed_less_than', 'signed_greater_than', 'equal',
-           'bitwise_and', 'bitwise_or', 'bitwise_xor', 'get_byte', 'bitwise_shl', 'bitwise_shr', 'bitwise_sar',
-           'address', 'origin', 'caller', 'callvalue', 'calldatasize', 'codesize', 'gasprice', 'returndatasize',
-           'coinbase', 'timestamp', 'number', 'difficulty', 'gas_limit', 'pc', 'msize', 'gas', 'calldatacopy',
-           'codecopy', 'returndatacopy', 'PRECOMPILE_ADDRESSES', 'chain_id', 'base_fee', 'push0', 'DEFERRED_OPCODES',
-           'FRONTIER_OPERATIONS', 'LATER_OPERATIONS', 'MESSAGE_CALL_OPERATIONS', 'Tracer', 'DEFAULT_STEP_LIMIT',
-           'to_signed', 'ceil32', 'GasSchedule', 'Outcome', 'EvmError', 'ExceptionalHalt', 'StackUnderflowError',
-           'StackOverflowError', 'InvalidJumpDestError', 'InvalidOpcode', 'OutOfGasError', 'OutOfBoundsRead',
-           'WriteInStaticContext', 'Revert', 'UnsupportedOpcodeError', 'StepLimitExceeded', 'InvalidExecutionInput',
-           'legacy_test_block_hash', 'BlockEnv', 'Log', 'CallCreate', 'logs_hash', 'TraceStep', 'ExecutionResult',
-           'Account', 'WorldState', 'Evm', 'get_valid_jump_destinations', 'push', 'pop', 'charge_gas',
-           'calculate_memory_gas_cost', 'calculate_gas_extend_memory', 'extend_memory', 'memory_read_bytes',
-           'memory_write', 'buffer_read', 'access_account', 'access_storage_key', 'add', 'sub', 'mul', 'div', 'sdiv',
-           'mod', 'smod', 'addmod', 'mulmod', 'exp', 'signextend', 'is_zero', 'bitwise_not', 'keccak256',
-           'calldataload', 'balance', 'block_hash', 'mload', 'mstore', 'mstore8', 'sload', 'sstore', 'jump', 'jumpi',
-           'jumpdest', 'pop_word', 'push_n', 'dup_n', 'swap_n', 'log_n', 'stop', 'return_', 'revert', 'selfdestruct',
-           'invalid_opcode', 'Message', 'calculate_message_call_gas', 'generic_call', 'call', 'callcode',
-           'delegatecall', 'staticcall', 'self_balance', 'tload', 'tstore', 'mcopy', 'charge_sstore_net_metered',
-           'Operation', 'operations_for', 'AssemblyError', 'assemble', 'disassemble', 'unsupported_opcodes',
-           'process_frame', 'TransactionContext', 'python_frames_for_deep_calls', 'process_message',
-           'initial_accessed_addresses', 'execute', 'record_trace', 'format_trace', 'ConformanceFailure',
-           'ConformanceSkip', 'ConformanceReport', 'VectorFormatError', 'compare_vmtest', 'run_conformance',
-           'Transaction', 'InvalidTransaction', 'TransactionResult', 'calculate_intrinsic_gas', 'validate_transaction',
-           'process_transaction', 'compare_statetest']
+           'CANCUN_LIKE', 'DEFAULT_MEMORY_LIMIT', 'DEFAULT_TRANSACTION_STEP_LIMIT', 'less_than', 'greater_than',
+           'signed_less_than', 'signed_greater_than', 'equal', 'bitwise_and', 'bitwise_or', 'bitwise_xor', 'get_byte',
+           'bitwise_shl', 'bitwise_shr', 'bitwise_sar', 'address', 'origin', 'caller', 'callvalue', 'calldatasize',
+           'codesize', 'gasprice', 'returndatasize', 'coinbase', 'timestamp', 'number', 'difficulty', 'gas_limit', 'pc',
+           'msize', 'gas', 'calldatacopy', 'codecopy', 'returndatacopy', 'PRECOMPILE_ADDRESSES', 'chain_id', 'base_fee',
+           'push0', 'DEFERRED_OPCODES', 'FRONTIER_OPERATIONS', 'LATER_OPERATIONS', 'MESSAGE_CALL_OPERATIONS', 'Tracer',
+           'DEFAULT_STEP_LIMIT', 'MAX_VECTOR_FILE_BYTES', 'MAX_JSON_NESTING', 'to_signed', 'ceil32', 'GasSchedule',
+           'Outcome', 'EvmError', 'ExceptionalHalt', 'StackUnderflowError', 'StackOverflowError',
+           'InvalidJumpDestError', 'InvalidOpcode', 'OutOfGasError', 'OutOfBoundsRead', 'WriteInStaticContext',
+           'Revert', 'UnsupportedOpcodeError', 'MemoryLimitExceeded', 'StepLimitExceeded', 'InvalidExecutionInput',
+           'ExecutionBudget', 'legacy_test_block_hash', 'BlockEnv', 'Log', 'CallCreate', 'logs_hash', 'TraceStep',
+           'ExecutionResult', 'Account', 'WorldState', 'Evm', 'get_valid_jump_destinations', 'push', 'pop',
+           'charge_gas', 'calculate_memory_gas_cost', 'calculate_gas_extend_memory', 'extend_memory',
+           'memory_read_bytes', 'memory_write', 'buffer_read', 'access_account', 'access_storage_key', 'add', 'sub',
+           'mul', 'div', 'sdiv', 'mod', 'smod', 'addmod', 'mulmod', 'exp', 'signextend', 'is_zero', 'bitwise_not',
+           'keccak256', 'calldataload', 'balance', 'block_hash', 'mload', 'mstore', 'mstore8', 'sload', 'sstore',
+           'jump', 'jumpi', 'jumpdest', 'pop_word', 'push_n', 'dup_n', 'swap_n', 'log_n', 'stop', 'return_', 'revert',
+           'selfdestruct', 'invalid_opcode', 'Message', 'calculate_message_call_gas', 'generic_call', 'call',
+           'callcode', 'delegatecall', 'staticcall', 'self_balance', 'tload', 'tstore', 'mcopy',
+           'charge_sstore_net_metered', 'Operation', 'operations_for', 'AssemblyError', 'assemble', 'disassemble',
+           'unsupported_opcodes', 'process_frame', 'TransactionContext', 'python_frames_for_deep_calls',
+           'process_message', 'initial_accessed_addresses', 'execute', 'record_trace', 'format_trace',
+           'ConformanceFailure', 'ConformanceSkip', 'ConformanceError', 'ConformanceReport', 'VectorFormatError',
+           'MalformedVector', 'VmTestExpectation', 'VmTest', 'read_vmtest', 'compare_vmtest', 'read_vector_file',
+           'run_conformance', 'Transaction', 'InvalidTransaction', 'TransactionResult', 'calculate_intrinsic_gas',
+           'validate_transaction', 'process_transaction', 'StateTest', 'read_statetest', 'compare_statetest']
 
 # %% ../nbs/07_evm.ipynb #aa320269
 U256 = int  # an EVM word: a Python int in [0, 2**256), results masked with U256_MAX
@@ -204,12 +208,47 @@ class UnsupportedOpcodeError(NotImplementedError):
     "An opcode of the fork that this subset does not implement (the CALL/CREATE family); not an EVM outcome."
 
 
+class MemoryLimitExceeded(OutOfGasError):
+    "Memory would grow past the transaction's memory limit: a budget of this implementation, halting as out of gas."
+
+
 class StepLimitExceeded(RuntimeError):
     "The run took more steps than the caller allowed; a budget of this implementation, not an EVM outcome."
 
 
 class InvalidExecutionInput(ValueError):
     "An argument of `execute` is out of range (a negative gas, an address wider than 160 bits, ...)."
+
+# %% ../nbs/07_evm.ipynb #c3e8d2b1
+DEFAULT_MEMORY_LIMIT: int = 2**25  # bytes of memory of all live frames: ≈ 2.15e9 gas of memory, 2x any vector's peak
+DEFAULT_TRANSACTION_STEP_LIMIT: int = 2**25  # work units per transaction: above what 30M gas buys without calls
+
+
+@dataclass(slots=True)
+class ExecutionBudget:
+    "What a transaction may use of this implementation's resources; one object shared by all its frames."
+    step_limit: int | None = None  # work units for the whole transaction; None: no limit
+    memory_limit: int | None = None  # bytes of memory of all live frames together; None: no limit
+    steps: int = 0  # work units used so far
+    memory_in_use: int = 0  # bytes held by the frames still running
+
+    def count(self, units: int) -> None:
+        "Spend `units` of work, or stop the run with `StepLimitExceeded`."
+        self.steps += units
+        if self.step_limit is not None and self.steps > self.step_limit:
+            raise StepLimitExceeded(f"more than {self.step_limit} steps")
+
+    def claim_memory(self, size: int) -> None:
+        "Let the live memory grow by `size` bytes, or halt the frame with `MemoryLimitExceeded`."
+        if self.memory_limit is not None and self.memory_in_use + size > self.memory_limit:
+            raise MemoryLimitExceeded(f"memory limit of {self.memory_limit} bytes reached "
+                                      f"({self.memory_in_use} in use, {size} more wanted)")
+        self.memory_in_use += size
+        self.count(size >> 10)
+
+    def release_memory(self, size: int) -> None:
+        "A frame ended: its `size` bytes of memory are free again."
+        self.memory_in_use -= size
 
 # %% ../nbs/07_evm.ipynb #dd296a25
 def legacy_test_block_hash(number: int) -> U256:
@@ -331,6 +370,10 @@ class WorldState:
         self.original_storage = {a: dict(account.storage) for a, account in self.accounts.items()}
         self.transient_storage = {}
 
+    def size(self) -> int:
+        "Entries a snapshot copies: accounts, storage slots, transient slots."
+        return len(self.accounts) + sum(len(a.storage) for a in self.accounts.values()) + len(self.transient_storage)
+
     def snapshot(self) -> tuple:
         "Everything a failing call must undo."
         return ({a: (account, account.balance, account.nonce, account.code, dict(account.storage))
@@ -378,7 +421,7 @@ class Evm:
     accessed_addresses: set[int] = field(default_factory=set)  # EIP-2929 warm accounts
     accessed_storage_keys: set[tuple[int, U256]] = field(default_factory=set)  # EIP-2929 warm (account, key)
     tracer: Tracer | None = None  # handed on to sub-calls; observes only
-    step_limit: int | None = None  # handed on to sub-calls
+    budget: ExecutionBudget = field(default_factory=ExecutionBudget)  # the transaction's, shared with sub-calls
     error: EvmError | None = None  # how the frame ended, when it did not succeed
     memory_writes: list[tuple[int, bytes]] | None = None  # trace journal, per step
     storage_reads: list[tuple[U256, U256]] | None = None
@@ -437,18 +480,24 @@ def calculate_gas_extend_memory(evm: Evm, extensions: Iterable[tuple[int, int]])
 
 # %% ../nbs/07_evm.ipynb #11228beb
 def extend_memory(evm: Evm, new_size: int) -> None:
-    "Grow memory with zero bytes to `new_size` (already paid for)."
-    if new_size > len(evm.memory):
-        evm.memory.extend(bytes(new_size - len(evm.memory)))
+    "Grow memory with zero bytes to `new_size` (already paid for), within the transaction's memory limit."
+    growth = new_size - len(evm.memory)
+    if growth > 0:
+        evm.budget.claim_memory(growth)  # MemoryLimitExceeded before a byte is allocated
+        evm.memory.extend(bytes(growth))
 
 
 def memory_read_bytes(evm: Evm, start: int, size: int) -> bytes:
     "`size` bytes of memory from `start` (memory already extended)."
+    if size >> 10:
+        evm.budget.count(size >> 10)
     return bytes(evm.memory[start:start + size])
 
 
 def memory_write(evm: Evm, start: int, value: bytes) -> None:
     "Write `value` at `start` (memory already extended) and note it in the trace journal."
+    if len(value) >> 10:
+        evm.budget.count(len(value) >> 10)
     evm.memory[start:start + len(value)] = value
     if evm.memory_writes is not None and value:
         evm.memory_writes.append((start, bytes(value)))
@@ -1127,7 +1176,7 @@ def generic_call(evm: Evm, gas: int, value: U256, caller: int, target: int, code
                       data=memory_read_bytes(evm, *in_range), gas=gas, depth=evm.depth + 1,
                       should_transfer_value=should_transfer_value, is_static=is_static)
     child = process_message(message, evm.world, TransactionContext(evm.origin, evm.gas_price, evm.env, evm.schedule,
-                                                                   evm.tracer, evm.step_limit),
+                                                                   evm.tracer, budget=evm.budget),
                             set(evm.accessed_addresses), set(evm.accessed_storage_keys))
     evm.gas_left += child.gas_left
     if child.error is None:
@@ -1448,22 +1497,24 @@ def _traced_step(evm: Evm, operation: Operation, tracer: Tracer) -> None:
     report(None)
 
 # %% ../nbs/07_evm.ipynb #5c692c84
-def process_frame(evm: Evm, tracer: Tracer | None = None, step_limit: int | None = None) -> EvmError | None:
+def process_frame(evm: Evm, tracer: Tracer | None = None) -> EvmError | None:
     "Run the code of `evm` to its end; return the halt (exceptional or Revert) or None on success."
-    table, code, steps = operations_for(evm.schedule), evm.code, 0
+    table, code, budget = operations_for(evm.schedule), evm.code, evm.budget
+    limit = budget.step_limit if budget.step_limit is not None else sys.maxsize  # int compares are the fast ones
     try:
         while evm.running and evm.pc < len(code):
             operation = table[code[evm.pc]]
-            steps += 1
-            if step_limit is not None and steps > step_limit:
-                raise StepLimitExceeded(f"more than {step_limit} steps (pc {evm.pc})")
+            steps = budget.steps = budget.steps + 1  # `budget.count(1)`, inlined: this is the hot loop
+            if steps > limit:
+                raise StepLimitExceeded(f"more than {limit} steps (pc {evm.pc}, depth {evm.depth})")
             if tracer is None:
                 operation.function(evm)
             else:
                 _traced_step(evm, operation, tracer)
     except EvmError as error:  # the one catch site
         where = f" in a call at depth {evm.depth}" if evm.depth else ""
-        error.args = (f"{error.outcome.value} at pc {evm.pc} ({table[code[evm.pc]].name}){where}",)
+        reason = f": {error.args[0]}" if error.args else ""
+        error.args = (f"{error.outcome.value} at pc {evm.pc} ({table[code[evm.pc]].name}){where}{reason}",)
         if isinstance(error, ExceptionalHalt):
             evm.gas_left = 0
             evm.output = b""
@@ -1479,7 +1530,13 @@ class TransactionContext:
     env: BlockEnv  # the block
     schedule: GasSchedule  # the fork's prices and rules
     tracer: Tracer | None = None  # observes every step of every frame
-    step_limit: int | None = None  # per frame; a budget of this implementation
+    step_limit: int | None = None  # work units for the whole transaction (makes `budget` when none is given)
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # bytes of all live frames' memory (likewise)
+    budget: ExecutionBudget | None = None  # shared by every frame of the transaction
+
+    def __post_init__(self):
+        if self.budget is None:  # frozen: set once, here
+            object.__setattr__(self, "budget", ExecutionBudget(self.step_limit, self.memory_limit))
 
 
 @contextlib.contextmanager
@@ -1492,10 +1549,11 @@ def python_frames_for_deep_calls():
     finally:
         sys.setrecursionlimit(previous)
 
-
+# %% ../nbs/07_evm.ipynb #c4d9e2a3
 def process_message(message: Message, world: WorldState, context: TransactionContext,
                     accessed_addresses: set[int], accessed_storage_keys: set[tuple[int, U256]]) -> Evm:
     "Θ: run one message call on `world`; a halt or revert undoes its changes. Returns the finished frame."
+    context.budget.count(world.size() + len(accessed_addresses) + len(accessed_storage_keys))  # the copies below
     snapshot = world.snapshot()
     if message.should_transfer_value and message.value:
         world.get_or_create(message.caller).balance -= message.value
@@ -1505,8 +1563,11 @@ def process_message(message: Message, world: WorldState, context: TransactionCon
               origin=context.origin, callvalue=message.value, calldata=message.data, gas_price=context.gas_price,
               gas_left=message.gas, world=world, storage=world.get_or_create(message.target).storage,
               depth=message.depth, is_static=message.is_static, accessed_addresses=accessed_addresses,
-              accessed_storage_keys=accessed_storage_keys, tracer=context.tracer, step_limit=context.step_limit)
-    evm.error = process_frame(evm, context.tracer, context.step_limit)
+              accessed_storage_keys=accessed_storage_keys, tracer=context.tracer, budget=context.budget)
+    try:
+        evm.error = process_frame(evm, context.tracer)
+    finally:
+        context.budget.release_memory(len(evm.memory))
     if evm.error is not None:
         world.restore(snapshot)
     return evm
@@ -1515,6 +1576,12 @@ def process_message(message: Message, world: WorldState, context: TransactionCon
 def _check_word(name: str, value: int, bits: int = 256) -> None:
     if not 0 <= value < 2**bits:
         raise InvalidExecutionInput(f"{name} = {value} is not a {bits}-bit unsigned value")
+
+
+def _check_limits(step_limit: int | None, memory_limit: int | None) -> None:
+    for name, value in [("step_limit", step_limit), ("memory_limit", memory_limit)]:
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise InvalidExecutionInput(f"{name} = {value!r} is not None or a non-negative int")
 
 
 def initial_accessed_addresses(schedule: GasSchedule, env: BlockEnv, *accounts: int) -> set[int]:
@@ -1526,11 +1593,13 @@ def execute(code: bytes, *, calldata: bytes = b"", callvalue: U256 = 0, caller: 
             address: int = 0, gas: int, gas_price: U256 = 0, storage: Mapping[U256, U256] | None = None,
             balances: Mapping[int, U256] | None = None, env: BlockEnv | None = None,
             schedule: GasSchedule = FRONTIER_LIKE, tracer: Tracer | None = None,
-            step_limit: int | None = None) -> ExecutionResult:
+            step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
+            memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> ExecutionResult:
     "Run `code` as one message call to `address` with `gas`; a tracer, if given, sees every step."
     for name, value, bits in [("gas", gas, 256), ("callvalue", callvalue, 256), ("gas_price", gas_price, 256),
                               ("caller", caller, 160), ("origin", origin, 160), ("address", address, 160)]:
         _check_word(name, value, bits)
+    _check_limits(step_limit, memory_limit)
     for key, value in (storage or {}).items():
         _check_word(f"storage[{key}]", key), _check_word(f"storage value of key {key}", value)
     world, env = WorldState(), env or BlockEnv()
@@ -1544,7 +1613,7 @@ def execute(code: bytes, *, calldata: bytes = b"", callvalue: U256 = 0, caller: 
     message = Message(caller=caller, target=address, code=bytes(code), value=callvalue, data=bytes(calldata), gas=gas)
     with python_frames_for_deep_calls():
         evm = process_message(message, world, TransactionContext(origin, gas_price, env, schedule, recorder,
-                                                                 step_limit),
+                                                                 step_limit, memory_limit),
                               initial_accessed_addresses(schedule, env, address, caller, origin), set())
     ok = evm.error is None
     return ExecutionResult(
@@ -1574,7 +1643,9 @@ def format_trace(trace: Sequence[TraceStep]) -> str:
     return "\n".join(rows)
 
 # %% ../nbs/07_evm.ipynb #e79a9a95
-DEFAULT_STEP_LIMIT: int = 2_000_000  # steps per vector (about a second); five vmPerformance loops need 10**7+
+DEFAULT_STEP_LIMIT: int = 2_000_000  # work units per vector (about a second); five vmPerformance loops need 10**7+
+MAX_VECTOR_FILE_BYTES: int = 16 * 2**20  # 5x the largest vector file (3.3 MB); parsed, JSON can take 20-50x
+MAX_JSON_NESTING: int = 64  # a vector file nests 6 deep; the JSON parser recurses once per level
 
 
 class ConformanceFailure(NamedTuple):
@@ -1589,6 +1660,12 @@ class ConformanceSkip(NamedTuple):
     reason: str
     unsupported_opcodes: tuple[str, ...] = ()  # the deferred opcodes the code needs, if that is the reason
 
+
+class ConformanceError(NamedTuple):
+    "A vector that breaks the schema, so it was not run: neither a pass nor a failure."
+    name: str  # its name, or `#index` when it has no usable name
+    reason: str  # the path of the offending field and what is wrong with it
+
 # %% ../nbs/07_evm.ipynb #f15b89c0
 @dataclass(frozen=True)
 class ConformanceReport:
@@ -1598,11 +1675,17 @@ class ConformanceReport:
     passed: tuple[str, ...]
     failed: tuple[ConformanceFailure, ...]
     skipped: tuple[ConformanceSkip, ...]
+    errors: tuple[ConformanceError, ...] = ()  # malformed vectors
 
     @property
     def total(self) -> int:
         "Vectors in the file."
-        return len(self.passed) + len(self.failed) + len(self.skipped)
+        return len(self.passed) + len(self.failed) + len(self.skipped) + len(self.errors)
+
+    @property
+    def ok(self) -> bool:
+        "No vector failed and none was malformed (skips are allowed)."
+        return not self.failed and not self.errors
 
     @property
     def run_fraction(self) -> float:
@@ -1610,108 +1693,251 @@ class ConformanceReport:
         return (len(self.passed) + len(self.failed)) / self.total if self.total else 0.0
 
     def summary_line(self) -> str:
-        "`N passed, M failed, K skipped`."
-        return f"{len(self.passed)} passed, {len(self.failed)} failed, {len(self.skipped)} skipped"
+        "`N passed, M failed, K skipped`, then `, E errors` if some vectors were malformed."
+        errors = f", {len(self.errors)} errors" if self.errors else ""
+        return f"{len(self.passed)} passed, {len(self.failed)} failed, {len(self.skipped)} skipped{errors}"
 
     def to_dict(self) -> dict:
         "A JSON-ready summary with every failure and skip."
         return {"path": self.path, "schedule": self.schedule, "passed": len(self.passed), "failed": len(self.failed),
-                "skipped": len(self.skipped), "run_fraction": round(self.run_fraction, 4),
+                "skipped": len(self.skipped), "errors": len(self.errors), "run_fraction": round(self.run_fraction, 4),
                 "failures": [{"name": f.name, "reason": f.reason} for f in self.failed],
+                "malformed": [{"name": e.name, "reason": e.reason} for e in self.errors],
                 "skips": [{"name": s.name, "reason": s.reason, "unsupported_opcodes": list(s.unsupported_opcodes)}
                           for s in self.skipped], "summary": self.summary_line()}
 
 # %% ../nbs/07_evm.ipynb #ad1a9359
 class VectorFormatError(ValueError):
-    "A vector file does not follow the schema of the vectors README."
+    "A vector file cannot be used: unreadable, too large, not JSON, or not an object with a `vectors` list."
 
 
-def _hex_int(value: str) -> int:
-    return int(value, 16)
+class MalformedVector(VectorFormatError):
+    "One vector breaks the schema: the runner reports it as that vector's error and runs the others."
 
 
-def _hex_bytes(value: str | None) -> bytes:
-    return bytes.fromhex(value[2:] if value and value.startswith("0x") else (value or ""))
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]+")  # vectors README: numbers are "0x…" strings, never JSON numbers
+_DATA = re.compile(r"(?:0x)?(?:[0-9a-fA-F]{2})*")  # bytes: an even number of hex digits
 
 
-def _run_vmtest(vector: dict, schedule: GasSchedule, step_limit: int | None) -> ExecutionResult:
-    "Execute one legacy VM test vector."
-    env = vector["env"]
-    return execute(
-        _hex_bytes(vector["code"]), calldata=_hex_bytes(vector["calldata"]), callvalue=_hex_int(vector["callvalue"]),
-        caller=_hex_int(vector["caller"]), origin=_hex_int(vector["origin"]), address=_hex_int(vector["address"]),
-        gas=_hex_int(vector["gas"]), gas_price=_hex_int(vector["gas_price"]),
-        storage={_hex_int(k): _hex_int(v) for k, v in vector["pre_storage"].items()},
-        balances={_hex_int(a): _hex_int(acct["balance"]) for a, acct in vector["pre_accounts"].items()},
-        env=BlockEnv(coinbase=_hex_int(env["coinbase"]), number=_hex_int(env["number"]),
-                     timestamp=_hex_int(env["timestamp"]), difficulty=_hex_int(env["difficulty"]),
-                     gas_limit=_hex_int(env["gas_limit"])),
-        schedule=schedule, step_limit=step_limit)
+def _show(value: object) -> str:
+    "A JSON value in a message: its type and a shortened repr (bounded for huge or deeply nested values)."
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
+def _get(obj: object, key: str, where: str, kind: type | tuple = object) -> object:
+    "`obj[key]` of JSON type `kind`, or `MalformedVector` naming the path `where`."
+    if not isinstance(obj, dict):
+        raise MalformedVector(f"{where}: expected an object, got {_show(obj)}")
+    if key not in obj:
+        raise MalformedVector(f"{where}: missing key {key!r}")
+    if not isinstance(obj[key], kind):
+        raise MalformedVector(f"{where}.{key}: expected {getattr(kind, '__name__', 'another type')}, "
+                              f"got {_show(obj[key])}")
+    return obj[key]
+
+
+def _hex_int(value: object, where: str, bits: int = 256) -> int:
+    "A `0x…` quantity below `2**bits`."
+    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
+        raise MalformedVector(f"{where}: expected a 0x-hex quantity, got {_show(value)}")
+    number = int(value, 16)  # linear in the length: base 16 is a power of two
+    if number >> bits:
+        raise MalformedVector(f"{where}: {reprlib.repr(value)} does not fit in {bits} bits")
+    return number
+
+# %% ../nbs/07_evm.ipynb #e5a0f4d3
+def _hex_bytes(value: object, where: str) -> bytes:
+    "Hex bytes, `0x` prefix optional."
+    if not isinstance(value, str) or not _DATA.fullmatch(value):
+        raise MalformedVector(f"{where}: expected hex bytes, got {_show(value)}")
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _int_at(obj: object, key: str, where: str, bits: int = 256) -> int:
+    "The quantity `obj[key]`."
+    return _hex_int(_get(obj, key, where), f"{where}.{key}", bits)
+
+
+def _bytes_at(obj: object, key: str, where: str) -> bytes:
+    "The hex bytes `obj[key]`."
+    return _hex_bytes(_get(obj, key, where), f"{where}.{key}")
+
+
+def _words_at(obj: object, key: str, where: str, key_bits: int = 256) -> dict[int, int]:
+    "The object `obj[key]` of hex keys to hex words (storage), zero values dropped."
+    mapping, where = _get(obj, key, where, dict), f"{where}.{key}"
+    words = {_hex_int(k, f"{where} key", key_bits): _hex_int(v, f"{where}[{reprlib.repr(k)}]")
+             for k, v in mapping.items()}
+    return {k: v for k, v in words.items() if v}
+
+
+def _accounts_at(obj: object, key: str, where: str) -> dict[int, dict]:
+    "The object `obj[key]` of addresses to account objects (read further by the caller)."
+    mapping, where = _get(obj, key, where, dict), f"{where}.{key}"
+    return {_hex_int(a, f"{where} key", 160): _get(mapping, a, where, dict) for a in mapping}
+
+# %% ../nbs/07_evm.ipynb #a7c2b6f5
+@dataclass(frozen=True)
+class VmTestExpectation:
+    "What a legacy VM test expects when no exceptional halt is expected."
+    gas_left: int
+    out: bytes
+    post_storage: dict[U256, U256]  # zero slots omitted
+    logs_hash: bytes  # keccak256 of the RLP list of logs
+    callcreates: tuple[tuple[bytes, int | None, int, int], ...]  # (data, destination, gas limit, value)
+
+
+@dataclass(frozen=True)
+class VmTest:
+    "A legacy VM test, read and checked against the schema: what to run and what to expect."
+    name: str
+    code: bytes
+    inputs: dict  # the keyword arguments of `execute` (call data, value, accounts, gas, storage, balances, env)
+    exception: bool  # is an exceptional halt expected?
+    expected: VmTestExpectation | None  # None when `exception`
+
+
+def _read_vmtest_expectation(expected: dict, where: str) -> VmTestExpectation:
+    "The `expected` object of a VM test that ends normally."
+    creates = _get(expected, "callcreates", where, list)
+    storage = {} if expected.get("post_storage") is None else _words_at(expected, "post_storage", where)
+    logs = _bytes_at(expected, "logs_hash", where)
+    if len(logs) != 32:
+        raise MalformedVector(f"{where}.logs_hash: expected 32 bytes, got {len(logs)}")
+    return VmTestExpectation(
+        gas_left=_int_at(expected, "gas_left", where), out=_bytes_at(expected, "out", where), post_storage=storage,
+        logs_hash=logs, callcreates=tuple(
+            (_bytes_at(c, "data", f"{where}.callcreates[{i}]"),
+             _int_at(c, "destination", f"{where}.callcreates[{i}]", 160) if _get(c, "destination", where) else None,
+             _int_at(c, "gas_limit", f"{where}.callcreates[{i}]"), _int_at(c, "value", f"{where}.callcreates[{i}]"))
+            for i, c in enumerate(creates)))
 
 # %% ../nbs/07_evm.ipynb #aa8bcea9
-def compare_vmtest(vector: dict, result: ExecutionResult) -> str | None:
-    "None if `result` matches the vector's expectation, else the first difference."
-    expected = vector["expected"]
-    if expected["exception"] != result.exceptional:
-        return f"exception: expected {expected['exception']}, got {result.outcome.value} ({result.error})"
-    if expected["exception"]:
+def read_vmtest(vector: object) -> VmTest:
+    "Read one legacy VM test vector; `MalformedVector` names the first field that breaks the schema."
+    name, env = _get(vector, "name", "vector", str), _get(vector, "env", "vector", dict)
+    inputs = dict(
+        calldata=_bytes_at(vector, "calldata", "vector"), callvalue=_int_at(vector, "callvalue", "vector"),
+        caller=_int_at(vector, "caller", "vector", 160), origin=_int_at(vector, "origin", "vector", 160),
+        address=_int_at(vector, "address", "vector", 160), gas=_int_at(vector, "gas", "vector"),
+        gas_price=_int_at(vector, "gas_price", "vector"), storage=_words_at(vector, "pre_storage", "vector"),
+        balances={a: _int_at(acct, "balance", f"vector.pre_accounts[{a:#x}]")
+                  for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()},
+        env=BlockEnv(coinbase=_int_at(env, "coinbase", "env", 160), number=_int_at(env, "number", "env"),
+                     timestamp=_int_at(env, "timestamp", "env"), difficulty=_int_at(env, "difficulty", "env"),
+                     gas_limit=_int_at(env, "gas_limit", "env")))
+    expected = _get(vector, "expected", "vector", dict)
+    exception = _get(expected, "exception", "expected", bool)
+    return VmTest(name, _bytes_at(vector, "code", "vector"), inputs, exception,
+                  None if exception else _read_vmtest_expectation(expected, "expected"))
+
+
+def compare_vmtest(test: VmTest, result: ExecutionResult) -> str | None:
+    "None if `result` matches the test's expectation, else the first difference."
+    if test.exception != result.exceptional:
+        return f"exception: expected {test.exception}, got {result.outcome.value} ({result.error})"
+    if test.exception:
         return None
+    want = test.expected
     checks = [
-        ("gas_left", _hex_int(expected["gas_left"]), result.gas_left),
-        ("out", _hex_bytes(expected["out"]).hex(), result.output.hex()),
-        ("post_storage", {_hex_int(k): _hex_int(v) for k, v in (expected["post_storage"] or {}).items() if _hex_int(v)},
-         result.storage),
-        ("logs_hash", expected["logs_hash"][2:], logs_hash(result.logs).hex()),
-        ("callcreates", [(_hex_bytes(c["data"]), _hex_int(c["destination"]) if c["destination"] else None,
-                          _hex_int(c["gas_limit"]), _hex_int(c["value"])) for c in expected["callcreates"]],
-         [(c.data, c.destination, c.gas_limit, c.value) for c in result.callcreates]),
+        ("gas_left", want.gas_left, result.gas_left), ("out", want.out.hex(), result.output.hex()),
+        ("post_storage", want.post_storage, result.storage),
+        ("logs_hash", want.logs_hash.hex(), logs_hash(result.logs).hex()),
+        ("callcreates", list(want.callcreates), [(c.data, c.destination, c.gas_limit, c.value)
+                                                 for c in result.callcreates]),
     ]
-    for name, want, got in checks:
-        if want != got:
-            return f"{name}: expected {want}, got {got}"
+    for name, expected, got in checks:
+        if expected != got:
+            return f"{name}: expected {expected}, got {got}"
     return None
 
 # %% ../nbs/07_evm.ipynb #78e58dc5
-def _check_vmtest(vector: dict, schedule: GasSchedule, step_limit: int | None):
+def _check_vmtest(test: VmTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None):
     "Run and compare one VM test: a name, a ConformanceFailure or a ConformanceSkip."
-    name = vector["name"]
-    needs = unsupported_opcodes(_hex_bytes(vector["code"]), schedule)
+    needs = unsupported_opcodes(test.code, schedule)
     if needs:
-        return ConformanceSkip(name, f"needs deferred opcodes: {', '.join(needs)}", needs)
+        return ConformanceSkip(test.name, f"needs deferred opcodes: {', '.join(needs)}", needs)
     try:
-        result = _run_vmtest(vector, schedule, step_limit)
+        result = execute(test.code, **test.inputs, schedule=schedule, step_limit=step_limit,
+                         memory_limit=memory_limit)
     except StepLimitExceeded as error:
-        return ConformanceSkip(name, f"step budget: {error}")
+        return ConformanceSkip(test.name, f"step budget: {error}")
     except UnsupportedOpcodeError as error:  # reached a deferred opcode the sweep did not see (data as code)
-        return ConformanceSkip(name, str(error))
-    difference = compare_vmtest(vector, result)
-    return name if difference is None else ConformanceFailure(name, difference)
+        return ConformanceSkip(test.name, str(error))
+    difference = compare_vmtest(test, result)
+    return test.name if difference is None else ConformanceFailure(test.name, difference)
+
+# %% ../nbs/07_evm.ipynb #a2b7c1e0
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string literal, escapes included
+_JSON_BRACKET = re.compile(r"[][{}]")
+
+
+def _json_nesting_exceeds(text: str, limit: int) -> bool:
+    "Do the brackets outside JSON strings nest deeper than `limit`? (Stops at the first level past it.)"
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 # %% ../nbs/07_evm.ipynb #9d254a4e
-def run_conformance(path: str | Path, *, schedule: GasSchedule | None = None,
-                    step_limit: int | None = DEFAULT_STEP_LIMIT) -> ConformanceReport:
-    "Run every vector of a file in the vectors README schema (VM tests or state tests) and compare."
+def read_vector_file(path: str | Path) -> list:
+    "The `vectors` list of a vector file, or `VectorFormatError` saying why the file cannot be used."
+    def unusable(reason: str) -> VectorFormatError:
+        return VectorFormatError(f"{path}: not a vector file ({reason})")
     try:
-        document = json.loads(Path(path).read_text())
-        vectors = document["vectors"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise VectorFormatError(f"{path}: not a vector file ({error})") from error
-    state_tests = bool(vectors) and "tx" in vectors[0]  # the state tests' checker is in the last section
+        with open(path, "rb") as file:
+            raw = file.read(MAX_VECTOR_FILE_BYTES + 1)  # never more than the cap, whatever the file's size
+    except OSError as error:
+        raise unusable(f"cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_VECTOR_FILE_BYTES:
+        raise unusable(f"larger than {MAX_VECTOR_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise unusable(f"not UTF-8: {error.reason} at byte {error.start}") from None
+    if _json_nesting_exceeds(text, MAX_JSON_NESTING):
+        raise unusable(f"JSON nested too deeply: more than {MAX_JSON_NESTING} levels")
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:  # not JSON, an integer literal too long
+        raise unusable(reprlib.repr(str(error))) from None
+    if not isinstance(document, dict) or not isinstance(document.get("vectors"), list):
+        raise unusable(f"expected an object with a \"vectors\" list, got {_show(document)}")
+    return document["vectors"]
+
+
+def _vector_label(vector: object, index: int) -> str:
+    "The vector's name for the report, or `#index` when it has no usable one."
+    name = vector.get("name") if isinstance(vector, dict) else None
+    return name if isinstance(name, str) and 0 < len(name) <= 200 else f"#{index}"
+
+# %% ../nbs/07_evm.ipynb #b8d3c7a6
+def run_conformance(path: str | Path, *, schedule: GasSchedule | None = None,
+                    step_limit: int | None = DEFAULT_STEP_LIMIT,
+                    memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> ConformanceReport:
+    "Run every vector of a file in the vectors README schema (VM tests or state tests) and compare."
+    vectors = read_vector_file(path)
+    first = next((vector for vector in vectors if isinstance(vector, dict)), {})
+    state_tests = "tx" in first  # the state tests' reader and checker are in the last section
     schedule = schedule or (CANCUN_LIKE if state_tests else FRONTIER_LIKE)
-    check = _check_statetest if state_tests else _check_vmtest
-    passed, failed, skipped = [], [], []
-    for vector in vectors:
+    read, check = (read_statetest, _check_statetest) if state_tests else (read_vmtest, _check_vmtest)
+    passed, failed, skipped, errors = [], [], [], []
+    for index, vector in enumerate(vectors):
         try:
-            outcome = check(vector, schedule, step_limit)
-        except (KeyError, TypeError, ValueError) as error:
-            raise VectorFormatError(f"{path}: vector {vector.get('name', '?')}: bad field ({error!r})") from error
+            test = read(vector)
+        except MalformedVector as error:
+            errors.append(ConformanceError(_vector_label(vector, index), str(error)))
+            continue
+        outcome = check(test, schedule, step_limit, memory_limit)
         if isinstance(outcome, str):
             passed.append(outcome)
         elif isinstance(outcome, ConformanceFailure):
             failed.append(outcome)
         else:
             skipped.append(outcome)
-    return ConformanceReport(str(path), schedule.name, tuple(passed), tuple(failed), tuple(skipped))
+    return ConformanceReport(str(path), schedule.name, tuple(passed), tuple(failed), tuple(skipped), tuple(errors))
 
 # %% ../nbs/07_evm.ipynb #277edbba
 @dataclass(frozen=True)
@@ -1764,19 +1990,22 @@ def validate_transaction(world: WorldState, tx: Transaction, env: BlockEnv, sche
 
 # %% ../nbs/07_evm.ipynb #0fd6a411
 def process_transaction(world: WorldState, tx: Transaction, env: BlockEnv, *, schedule: GasSchedule = CANCUN_LIKE,
-                        tracer: Tracer | None = None, step_limit: int | None = None) -> TransactionResult:
+                        tracer: Tracer | None = None, step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
+                        memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> TransactionResult:
     "Apply `tx` to `world` (changed in place; unchanged if this raises): buy gas, run the call, refund, pay."
+    _check_limits(step_limit, memory_limit)
     intrinsic = validate_transaction(world, tx, env, schedule)
     before = world.snapshot()
     try:
-        return _apply_transaction(world, tx, env, schedule, intrinsic, tracer, step_limit)
+        return _apply_transaction(world, tx, env, schedule, intrinsic, tracer,
+                                  ExecutionBudget(step_limit, memory_limit))
     except (UnsupportedOpcodeError, StepLimitExceeded):
         world.restore(before)
         raise
 
 
 def _apply_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedule: GasSchedule, intrinsic: int,
-                       tracer: Tracer | None, step_limit: int | None) -> TransactionResult:
+                       tracer: Tracer | None, budget: ExecutionBudget) -> TransactionResult:
     "The body of `process_transaction`, after validation."
     sender = world.get_or_create(tx.sender)
     sender.nonce += 1
@@ -1788,7 +2017,7 @@ def _apply_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedu
                       gas=tx.gas_limit - intrinsic, should_transfer_value=True)
     with python_frames_for_deep_calls():
         evm = process_message(message, world, TransactionContext(tx.sender, tx.gas_price, env, schedule, recorder,
-                                                                 step_limit),
+                                                                 budget=budget),
                               initial_accessed_addresses(schedule, env, tx.sender, tx.to), set())
     ok = evm.error is None
     gas_used = tx.gas_limit - evm.gas_left
@@ -1803,45 +2032,74 @@ def _apply_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedu
                              error=None if ok else str(evm.error))
 
 # %% ../nbs/07_evm.ipynb #eb00d795
-def _check_statetest(vector: dict, schedule: GasSchedule, step_limit: int | None):
+@dataclass(frozen=True)
+class StateTest:
+    "A Cancun state test, read and checked against the schema."
+    name: str
+    pre: dict[int, tuple[U256, int, bytes, dict[U256, U256]]]  # address -> (balance, nonce, code, storage)
+    env: BlockEnv
+    tx: Transaction
+    gas_used: int  # expected: the block's gas used
+    post_storage: dict[int, dict[U256, U256]]  # expected storage of some accounts (zero slots omitted)
+    post_accounts: dict[int, tuple[U256, int]]  # expected (balance, nonce) of some accounts
+
+
+def read_statetest(vector: object) -> StateTest:
+    "Read one state test vector; `MalformedVector` names the first field that breaks the schema."
+    name, env, tx = (_get(vector, "name", "vector", str), _get(vector, "env", "vector", dict),
+                     _get(vector, "tx", "vector", dict))
+    pre = {a: (_int_at(acct, "balance", f"pre_accounts[{a:#x}]"), _int_at(acct, "nonce", f"pre_accounts[{a:#x}]", 64),
+               _bytes_at(acct, "code", f"pre_accounts[{a:#x}]"), _words_at(acct, "storage", f"pre_accounts[{a:#x}]"))
+           for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()}
+    block = BlockEnv(coinbase=_int_at(env, "coinbase", "env", 160), number=_int_at(env, "number", "env"),
+                     timestamp=_int_at(env, "timestamp", "env"), difficulty=_int_at(env, "prevrandao", "env"),
+                     gas_limit=_int_at(env, "gas_limit", "env"), chain_id=_int_at(env, "chain_id", "env"),
+                     base_fee=_int_at(env, "base_fee", "env"))
+    transaction = Transaction(sender=_int_at(tx, "sender", "tx", 160), to=_int_at(tx, "to", "tx", 160),
+                              data=_bytes_at(tx, "data", "tx"), value=_int_at(tx, "value", "tx"),
+                              gas_limit=_int_at(tx, "gas_limit", "tx"), gas_price=_int_at(tx, "gas_price", "tx"),
+                              nonce=_int_at(tx, "nonce", "tx", 64))
+    expected = _get(vector, "expected", "vector", dict)
+    storage_by_account = _get(expected, "post_storage", "expected", dict)
+    post_storage = {_hex_int(a, "expected.post_storage key", 160): _words_at(storage_by_account, a, "expected.post_storage")
+                    for a in storage_by_account}
+    accounts = {} if expected.get("post_accounts") is None else _accounts_at(expected, "post_accounts", "expected")
+    post_accounts = {a: (_int_at(acct, "balance", f"post_accounts[{a:#x}]"),
+                         _int_at(acct, "nonce", f"post_accounts[{a:#x}]", 64)) for a, acct in accounts.items()}
+    return StateTest(name, pre, block, transaction, _int_at(expected, "gas_used", "expected"), post_storage,
+                     post_accounts)
+
+# %% ../nbs/07_evm.ipynb #c9e4d8b7
+def _check_statetest(test: StateTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None):
     "Run and compare one Cancun state test: a name, a ConformanceFailure or a ConformanceSkip."
-    name, pre = vector["name"], vector["pre_accounts"]
-    needs = tuple(sorted({op for a in pre.values() for op in unsupported_opcodes(_hex_bytes(a["code"]), schedule)}))
+    needs = tuple(sorted({op for _, _, code, _ in test.pre.values() for op in unsupported_opcodes(code, schedule)}))
     if needs:
-        return ConformanceSkip(name, f"needs deferred opcodes: {', '.join(needs)}", needs)
-    world = WorldState({_hex_int(a): Account(_hex_int(acct["balance"]), _hex_int(acct["nonce"]), _hex_bytes(acct["code"]),
-                                             {_hex_int(k): _hex_int(v) for k, v in acct["storage"].items() if _hex_int(v)})
-                        for a, acct in pre.items()})
-    env, tx = vector["env"], vector["tx"]
-    block = BlockEnv(coinbase=_hex_int(env["coinbase"]), number=_hex_int(env["number"]),
-                     timestamp=_hex_int(env["timestamp"]), difficulty=_hex_int(env["prevrandao"]),
-                     gas_limit=_hex_int(env["gas_limit"]), chain_id=_hex_int(env["chain_id"]),
-                     base_fee=_hex_int(env["base_fee"]))
-    transaction = Transaction(sender=_hex_int(tx["sender"]), to=_hex_int(tx["to"]), data=_hex_bytes(tx["data"]),
-                              value=_hex_int(tx["value"]), gas_limit=_hex_int(tx["gas_limit"]),
-                              gas_price=_hex_int(tx["gas_price"]), nonce=_hex_int(tx["nonce"]))
+        return ConformanceSkip(test.name, f"needs deferred opcodes: {', '.join(needs)}", needs)
+    world = WorldState({a: Account(balance, nonce, code, dict(storage))
+                        for a, (balance, nonce, code, storage) in test.pre.items()})
     try:
-        result = process_transaction(world, transaction, block, schedule=schedule, step_limit=step_limit)
+        result = process_transaction(world, test.tx, test.env, schedule=schedule, step_limit=step_limit,
+                                     memory_limit=memory_limit)
     except StepLimitExceeded as error:
-        return ConformanceSkip(name, f"step budget: {error}")
+        return ConformanceSkip(test.name, f"step budget: {error}")
     except UnsupportedOpcodeError as error:
-        return ConformanceSkip(name, str(error))
-    difference = compare_statetest(vector, world, result)
-    return name if difference is None else ConformanceFailure(name, difference)
+        return ConformanceSkip(test.name, str(error))
+    except InvalidTransaction as error:  # the vector expects the transaction to be included
+        return ConformanceFailure(test.name, f"transaction rejected: {error}")
+    difference = compare_statetest(test, world, result)
+    return test.name if difference is None else ConformanceFailure(test.name, difference)
 
 # %% ../nbs/07_evm.ipynb #e1391f8f
-def compare_statetest(vector: dict, world: WorldState, result: TransactionResult) -> str | None:
+def compare_statetest(test: StateTest, world: WorldState, result: TransactionResult) -> str | None:
     "None if the world and the gas used match the state test's expectation, else the first difference."
-    expected = vector["expected"]
-    if _hex_int(expected["gas_used"]) != result.gas_used:
-        return f"gas_used: expected {_hex_int(expected['gas_used'])}, got {result.gas_used} ({result.outcome.value})"
-    for address, slots in expected["post_storage"].items():
-        want = {_hex_int(k): _hex_int(v) for k, v in slots.items() if _hex_int(v)}
-        if world.get(_hex_int(address)).storage != want:
-            return f"storage of {address}: expected {want}, got {world.get(_hex_int(address)).storage}"
-    for address, account in (expected["post_accounts"] or {}).items():
-        got = world.get(_hex_int(address))
-        if (got.balance, got.nonce) != (_hex_int(account["balance"]), _hex_int(account["nonce"])):
-            return f"account {address}: expected balance, nonce {account['balance']}, {account['nonce']}, " \
-                   f"got {hex(got.balance)}, {hex(got.nonce)}"
+    if test.gas_used != result.gas_used:
+        return f"gas_used: expected {test.gas_used}, got {result.gas_used} ({result.outcome.value})"
+    for address, want in test.post_storage.items():
+        if world.get(address).storage != want:
+            return f"storage of {address:#x}: expected {want}, got {world.get(address).storage}"
+    for address, (balance, nonce) in test.post_accounts.items():
+        got = world.get(address)
+        if (got.balance, got.nonce) != (balance, nonce):
+            return f"account {address:#x}: expected balance, nonce {balance:#x}, {nonce:#x}, " \
+                   f"got {got.balance:#x}, {got.nonce:#x}"
     return None

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from lumoz_ref.evm import CANCUN_LIKE, FRONTIER_LIKE, ConformanceReport, VectorFormatError, run_conformance
+from lumoz_ref.evm import (CANCUN_LIKE, DEFAULT_MEMORY_LIMIT, FRONTIER_LIKE, ConformanceError, ConformanceReport,
+                           VectorFormatError, run_conformance)
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +16,7 @@ def vmtests_report(vectors) -> ConformanceReport:
 
 def test_vmtests_no_failures(vmtests_report):
     assert vmtests_report.failed == (), [(f.name, f.reason) for f in vmtests_report.failed[:10]]
+    assert vmtests_report.errors == () and vmtests_report.ok
 
 
 def test_vmtests_coverage_at_least_90_percent(vmtests_report):
@@ -34,7 +36,7 @@ def test_summary_line_and_json(vmtests_report):
     assert line == f"{n} passed, {m} failed, {k} skipped"
     assert n + m + k == vmtests_report.total
     data = json.loads(json.dumps(vmtests_report.to_dict()))
-    assert (data["passed"], data["failed"], data["skipped"]) == (n, m, k)
+    assert (data["passed"], data["failed"], data["skipped"], data["errors"]) == (n, m, k, 0)
     assert data["schedule"] == FRONTIER_LIKE.name
 
 
@@ -61,6 +63,7 @@ def statetests_report(vectors) -> ConformanceReport:
 def test_cancun_statetests_no_failures(statetests_report):
     assert statetests_report.schedule == CANCUN_LIKE.name
     assert statetests_report.failed == (), [(f.name, f.reason) for f in statetests_report.failed[:10]]
+    assert statetests_report.errors == () and statetests_report.ok
 
 
 def test_cancun_statetests_coverage_at_least_90_percent(statetests_report):
@@ -74,3 +77,37 @@ def test_rejects_file_without_vectors(tmp_path):
     path.write_text("{}")
     with pytest.raises(VectorFormatError, match="not a vector file"):
         run_conformance(path)
+
+
+def _one_vector_file(vectors, tmp_path, file: str, name: str):
+    document = json.loads((vectors / "evm" / file).read_text())
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"vectors": [v for v in document["vectors"] if v["name"] == name]}))
+    return path
+
+
+@pytest.mark.parametrize("file, name, peak", [
+    ("vmtests_dev.json", "vmSha3Test/sha3_bigOffset2", 2**24 + 32),
+    ("statetests_cancun_dev.json", "vmIOandFlowOperations/msize_d5g0v0_Cancun", 11 * 2**20 + 32),
+], ids=["vmtests-peak", "statetests-peak"])
+def test_memory_limit_changes_no_result_below_the_largest_vector(vectors, tmp_path, file, name, peak):
+    """The two vectors with the most memory pass with the limit at their peak and fail one byte below it; every
+    other vector uses less, and the default limit is above both, so the limit changes no verdict."""
+    path = _one_vector_file(vectors, tmp_path, file, name)
+    assert run_conformance(path, memory_limit=peak).passed == (name,)
+    below = run_conformance(path, memory_limit=peak - 1)
+    assert [f.name for f in below.failed] == [name], below.to_dict()
+    assert peak < DEFAULT_MEMORY_LIMIT
+
+
+def test_malformed_vector_among_real_ones_is_an_error_not_a_verdict(vectors, tmp_path):
+    document = json.loads((vectors / "evm" / "vmtests_dev.json").read_text())
+    chosen = [v for v in document["vectors"] if not v["expected"]["exception"]][:3]
+    chosen[1]["gas"] = int(chosen[1]["gas"], 16)  # a JSON number where the schema has a "0x…" string
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"vectors": chosen}))
+    report = run_conformance(path)
+    assert report.passed == (chosen[0]["name"], chosen[2]["name"]) and report.failed == ()
+    assert report.errors == (ConformanceError(chosen[1]["name"], f"vector.gas: expected a 0x-hex quantity, got int "
+                                                                 f"{chosen[1]['gas']}"),)
+    assert not report.ok and report.to_dict()["errors"] == 1
