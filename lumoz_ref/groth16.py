@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import random
 import re
+import reprlib
 import resource
 import secrets
 import struct
 import time
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Sequence, Union
 
 from .field import P, R, root_of_unity
-from .r1cs import R1CS, load_r1cs, load_wtns
+from .r1cs import (R1CS, R1CSError, WitnessError, load_r1cs, load_wtns, output_directory, read_file_bytes,
+                            write_file_bytes)
 from .qap import compute_h, evaluate_qap_at, numerator_on_coset, qap_domain_size
 from lumoz_ref.curve import (
     BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, batch_mul_g1, batch_mul_g2,
@@ -29,9 +32,10 @@ from lumoz_ref.curve import (
 )
 
 # %% auto #0
-__all__ = ['G1Point', 'G2Point', 'SNARKJS_GT_POWER', 'BACKENDS', 'Groth16Error', 'MalformedProof', 'MalformedKey',
-           'PublicInputError', 'ToxicWaste', 'VerifyingKey', 'ProvingKey', 'Proof', 'setup_with_toxic_waste', 'setup',
-           'prove', 'PreparedVerifyingKey', 'prepare_verifying_key', 'public_input_point', 'verify_prepared', 'verify',
+__all__ = ['G1Point', 'G2Point', 'SNARKJS_GT_POWER', 'MAX_JSON_FILE_BYTES', 'MAX_JSON_DEPTH', 'MAX_ZKEY_FILE_BYTES',
+           'MAX_CHAIN_CONSTRAINTS', 'BACKENDS', 'Groth16Error', 'MalformedProof', 'MalformedKey', 'PublicInputError',
+           'ToxicWaste', 'VerifyingKey', 'ProvingKey', 'Proof', 'setup_with_toxic_waste', 'setup', 'prove',
+           'PreparedVerifyingKey', 'prepare_verifying_key', 'public_input_point', 'verify_prepared', 'verify',
            'g1_from_json', 'g2_from_json', 'g1_to_json', 'g2_to_json', 'proof_from_json', 'proof_to_json',
            'snarkjs_alpha_beta', 'verifying_key_from_json', 'verifying_key_to_json', 'public_from_json',
            'public_to_json', 'load_proof', 'save_proof', 'load_verifying_key', 'save_verifying_key', 'load_public',
@@ -319,11 +323,17 @@ def verify(vk: VerifyingKey,              # the circuit's verifying key
 
 # %% ../nbs/05_groth16.ipynb #81e2806d
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,79}")  # canonical: no sign, no leading zero, no spaces; ≤ 80 digits
+_PREVIEW = reprlib.Repr()  # messages show a hostile value cut short: 90 characters, 6 levels deep
+_PREVIEW.maxstring = _PREVIEW.maxlong = _PREVIEW.maxother = 90
+
+def _preview(value) -> str:
+    "A short repr of a JSON value for an error message, however long or deep the value is."
+    return _PREVIEW.repr(value)
 
 def _decimal(value, where: str, error: type[Groth16Error]) -> int:
     "The int of a canonical decimal string, or `error` naming `where`."
     if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
-        raise error(f"{where}: expected a canonical decimal string, got {value!r}")
+        raise error(f"{where}: expected a canonical decimal string, got {_preview(value)}")
     return int(value)
 
 def _fq(value, where: str, error: type[Groth16Error]) -> int:
@@ -335,7 +345,7 @@ def _fq(value, where: str, error: type[Groth16Error]) -> int:
 
 def _list_of(value, n: int, where: str, error: type[Groth16Error]) -> list:
     if not isinstance(value, list) or len(value) != n:
-        raise error(f"{where}: expected a list of {n} elements, got {json.dumps(value)[:80]}")
+        raise error(f"{where}: expected a list of {n} elements, got {_preview(value)}")
     return value
 
 def g1_from_json(value, where: str = "G1 point", error: type[Groth16Error] = Groth16Error) -> G1Point:
@@ -376,9 +386,9 @@ def _expect_object(data, keys: Sequence[str], where: str, error: type[Groth16Err
     if missing:
         raise error(f"{where}: missing field(s) {', '.join(missing)}")
     if data.get("protocol", "groth16") != "groth16":
-        raise error(f"{where}.protocol: expected \"groth16\", got {data['protocol']!r}")
+        raise error(f"{where}.protocol: expected \"groth16\", got {_preview(data['protocol'])}")
     if data.get("curve", "bn128") != "bn128":
-        raise error(f"{where}.curve: expected \"bn128\" (BN254), got {data['curve']!r}")
+        raise error(f"{where}.curve: expected \"bn128\" (BN254), got {_preview(data['curve'])}")
     return data
 
 def proof_from_json(data: dict) -> Proof:
@@ -425,7 +435,7 @@ def verifying_key_from_json(data: dict) -> VerifyingKey:
     d = _expect_object(data, keys, "verification_key", MalformedKey)
     n = d["nPublic"]
     if not _is_int(n) or n < 0:
-        raise MalformedKey(f"verification_key.nPublic: expected a non-negative integer, got {n!r}")
+        raise MalformedKey(f"verification_key.nPublic: expected a non-negative integer, got {_preview(n)}")
     if not isinstance(d["IC"], list) or len(d["IC"]) != n + 1:
         got = len(d["IC"]) if isinstance(d["IC"], list) else type(d["IC"]).__name__
         raise MalformedKey(f"verification_key.IC: expected nPublic + 1 = {n + 1} points, got {got}")
@@ -462,18 +472,34 @@ def public_to_json(public_inputs: Sequence[int]) -> list[str]:
     return [str(x) for x in _check_public_inputs(public_inputs, len(public_inputs))]
 
 # %% ../nbs/05_groth16.ipynb #6a281766
+MAX_JSON_FILE_BYTES = 16 * 2**20  # snarkjs JSON: ~170 bytes per public signal in a key, so ~100,000 signals
+MAX_JSON_DEPTH = 64  # snarkjs nests 4 deep; far below any recursion limit, so the C parser never runs out of stack
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)  # a string, or an unclosed one to the end
+_JSON_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_JSON_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+def _json_depth(text: str) -> int:
+    "How deep arrays and objects nest in `text`, from its brackets outside strings, without parsing it."
+    brackets = _JSON_NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_JSON_STEP.__getitem__, brackets)), default=0)
+
 def _read_json(path, error: type[Groth16Error]):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise error(f"cannot read as JSON: {e}") from None
+    "The JSON value of `path` (UTF-8, at most MAX_JSON_FILE_BYTES and MAX_JSON_DEPTH); `error` naming the path otherwise."
+    data = read_file_bytes(path, MAX_JSON_FILE_BYTES, error, cap_name="MAX_JSON_FILE_BYTES")
+    try: text = data.decode("utf-8")
+    except UnicodeDecodeError as e: raise error(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+        raise error(f"{path}: cannot read as JSON: nested too deeply ({depth} levels, more than MAX_JSON_DEPTH = {MAX_JSON_DEPTH})")
+    try: return json.loads(text)
+    except ValueError as e: raise error(f"{path}: cannot read as JSON: {e}") from None  # JSONDecodeError, or > 4300 digits
 
 def _write_json(data, path) -> None:
-    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    write_file_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
 
 def load_proof(path: str | Path) -> Proof:
     "Read snarkjs's `proof.json`."
-    try: return proof_from_json(_read_json(path, MalformedProof))
+    data = _read_json(path, MalformedProof)
+    try: return proof_from_json(data)
     except MalformedProof as e: raise MalformedProof(f"{path}: {e}") from None
 
 def save_proof(proof: Proof, path: str | Path) -> None:
@@ -482,7 +508,8 @@ def save_proof(proof: Proof, path: str | Path) -> None:
 
 def load_verifying_key(path: str | Path) -> VerifyingKey:
     "Read snarkjs's `verification_key.json`."
-    try: return verifying_key_from_json(_read_json(path, MalformedKey))
+    data = _read_json(path, MalformedKey)
+    try: return verifying_key_from_json(data)
     except MalformedKey as e: raise MalformedKey(f"{path}: {e}") from None
 
 def save_verifying_key(vk: VerifyingKey, path: str | Path) -> None:
@@ -491,7 +518,8 @@ def save_verifying_key(vk: VerifyingKey, path: str | Path) -> None:
 
 def load_public(path: str | Path) -> list[int]:
     "Read snarkjs's `public.json`."
-    try: return public_from_json(_read_json(path, PublicInputError))
+    data = _read_json(path, PublicInputError)
+    try: return public_from_json(data)
     except PublicInputError as e: raise PublicInputError(f"{path}: {e}") from None
 
 def save_public(public_inputs: Sequence[int], path: str | Path) -> None:
@@ -546,11 +574,12 @@ def prove_files(r1cs_path: str | Path,      # circuit, iden3 .r1cs (circom's out
                ) -> dict:
     "Setup + prove a circom circuit; writes verification_key.json, proof.json, public.json into `out_dir`."
     r1cs, witness = load_r1cs(r1cs_path), load_wtns(wtns_path)
+    try: r1cs.check(witness)  # length, wire 0 = 1, values < r, every constraint: before the set-up
+    except R1CSError as e: raise WitnessError(f"{wtns_path} is not a witness of {r1cs_path}: {e}") from None
+    out = output_directory(out_dir)
     pk, vk = setup(r1cs, seed=seed)
     proof = prove(pk, r1cs, witness, rng=random.Random(f"blinding:{seed}") if seed is not None else None)
     public = r1cs.public_signals(witness)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {"verification_key": out / "verification_key.json", "proof": out / "proof.json", "public": out / "public.json"}
     save_verifying_key(vk, paths["verification_key"]); save_proof(proof, paths["proof"]); save_public(public, paths["public"])
     return {**{k: str(p) for k, p in paths.items()}, "constraints": len(r1cs.constraints), "public_signals": public}
@@ -620,12 +649,11 @@ def _zkey_header(sections: dict) -> dict:
             "beta_g2": _zkey_g2(h, 212, "beta_2"), "gamma_g2": _zkey_g2(h, 340, "gamma_2"),
             "delta_g1": _zkey_g1(h, 468, "delta_1"), "delta_g2": _zkey_g2(h, 532, "delta_2")}
 
+MAX_ZKEY_FILE_BYTES = 2**30  # a .zkey holds ~320 bytes per wire: some 3 million wires, beyond this prover's reach
+
 def load_zkey(path: str | Path) -> ProvingKey:
     "A ProvingKey (and its VerifyingKey) from a snarkjs Groth16 `.zkey` of BN254."
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise MalformedKey(f"{path}: cannot read: {e}") from None
+    data = read_file_bytes(path, MAX_ZKEY_FILE_BYTES, MalformedKey, magic=b"zkey", cap_name="MAX_ZKEY_FILE_BYTES")
     try:
         sections = _zkey_sections(data)
         k = _zkey_header(sections)
@@ -643,13 +671,15 @@ def load_zkey(path: str | Path) -> ProvingKey:
         raise MalformedKey(f"{path}: {e}") from None
 
 # %% ../nbs/05_groth16.ipynb #a3619cb6
+MAX_CHAIN_CONSTRAINTS = 2**20  # its .r1cs (~200 bytes per constraint) stays under chapter 02's MAX_CIRCUIT_FILE_BYTES
+
 def chain_circuit(n_constraints: int, # N ≥ 1: steps of the chain, one constraint each
                   x0: int = 3,        # the public input x_0
                   c: int = 7,         # the constant added at each step
                  ) -> tuple[R1CS, list[int]]:
     "The chain x_{i+1} = x_i² + c as an R1CS with public input x_0 and public output y = x_N, and its witness."
-    if not isinstance(n_constraints, int) or n_constraints < 1:
-        raise Groth16Error(f"the chain needs at least one constraint, got {n_constraints!r}")
+    if not _is_int(n_constraints) or not 1 <= n_constraints <= MAX_CHAIN_CONSTRAINTS:
+        raise Groth16Error(f"the chain takes 1 to MAX_CHAIN_CONSTRAINTS = {MAX_CHAIN_CONSTRAINTS} constraints, got {n_constraints!r}")
     if not (_is_int(x0) and 0 <= x0 < R and _is_int(c) and 0 <= c < R):
         raise Groth16Error(f"x0 and c must be field elements in [0, r), got x0={x0!r}, c={c!r}")
     r1cs = R1CS(f"chain({n_constraints})")
@@ -674,6 +704,7 @@ def benchmark_groth16(r1cs: R1CS,            # any circuit
         raise Groth16Error(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
     if not isinstance(repeats, int) or repeats < 1:
         raise Groth16Error(f"repeats must be a positive int, got {repeats!r}")
+    r1cs.check(witness)  # a witness that does not fit is refused here, not after a set-up
     previous = get_backend()
     try:
         set_backend(backend)

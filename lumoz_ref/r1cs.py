@@ -7,6 +7,8 @@ Docs: https://lumoz-ref.github.io/lumoz_ref/r1cs.html.md"""
 # %% ../nbs/02_r1cs.ipynb #34b9047c
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +19,12 @@ from fastcore.basics import patch
 from .field import R
 
 # %% auto #0
-__all__ = ['ONE', 'PUBLIC_OUTPUT', 'PUBLIC_INPUT', 'PRIVATE_INPUT', 'INTERMEDIATE', 'KIND_NAMES', 'Hint', 'R1CS_MAGIC',
-           'WTNS_MAGIC', 'FIELD_BYTES', 'R1CS_SECTIONS', 'WTNS_SECTIONS', 'R1CSError', 'CircuitDefinitionError',
-           'WitnessError', 'UnsatisfiedConstraint', 'R1CSFormatError', 'LinearCombination', 'Variable', 'WitnessView',
-           'R1CS', 'load_r1cs', 'save_r1cs', 'save_wtns', 'load_wtns']
+__all__ = ['ONE', 'PUBLIC_OUTPUT', 'PUBLIC_INPUT', 'PRIVATE_INPUT', 'INTERMEDIATE', 'KIND_NAMES', 'Hint',
+           'MAX_CIRCUIT_FILE_BYTES', 'R1CS_MAGIC', 'WTNS_MAGIC', 'FIELD_BYTES', 'R1CS_SECTIONS', 'WTNS_SECTIONS',
+           'R1CS_HEADER_FIELDS', 'R1CSError', 'CircuitDefinitionError', 'WitnessError', 'UnsatisfiedConstraint',
+           'R1CSFormatError', 'OutputPathError', 'LinearCombination', 'Variable', 'WitnessView', 'R1CS',
+           'read_file_bytes', 'load_r1cs', 'output_directory', 'write_file_bytes', 'save_r1cs', 'save_wtns',
+           'load_wtns']
 
 # %% ../nbs/02_r1cs.ipynb #dbc35c48
 class R1CSError(ValueError):
@@ -41,7 +45,10 @@ class UnsatisfiedConstraint(R1CSError):
                          f"(A·w · B·w = {a * b % R} ≠ C·w)")
 
 class R1CSFormatError(R1CSError):
-    "An `.r1cs` or `.wtns` file is malformed, truncated, has the wrong magic or is over the wrong prime."
+    "An `.r1cs`/`.wtns` file is unreadable, too large, malformed, truncated, of the wrong magic or over the wrong prime."
+
+class OutputPathError(R1CSError):
+    "A path cannot be written: its parent is missing, a file stands where a directory should (or the reverse), no permission."
 
 # %% ../nbs/02_r1cs.ipynb #506ddc9e
 def _as_terms(value) -> dict[int, int]:
@@ -377,6 +384,36 @@ def constraint_str(self: R1CS, j: int) -> str:
     a, b, c = self.constraints[j]
     return f"({side(a)}) · ({side(b)}) = ({side(c)})"
 
+# %% ../nbs/02_r1cs.ipynb #206f149f
+MAX_CIRCUIT_FILE_BYTES = 256 * 2**20  # .r1cs/.wtns: about 1.3 million chain constraints at ~200 bytes each
+_CHUNK_BYTES = 2**20  # a stream is read piece by piece, so the cap is never allocated up front
+
+def read_file_bytes(path: str | Path,  # a regular file, or a stream (pipe, device) read up to the cap
+                    max_bytes: int = MAX_CIRCUIT_FILE_BYTES,  # longer files are refused
+                    error: type[Exception] = R1CSFormatError,  # the class to raise, so each chapter names its own
+                    magic: bytes = b"",  # the bytes the file must start with, checked before reading on
+                    cap_name: str = "MAX_CIRCUIT_FILE_BYTES",  # the cap's name, for the message
+                   ) -> bytes:
+    "The bytes of `path`, at most `max_bytes`; `error` names a missing, unreadable, oversized or wrongly started file."
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer must not block the open
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                raise error(f"{path}: {info.st_size} bytes, above the cap {cap_name} = {max_bytes} bytes")
+            head = f.read(len(magic))
+            if len(head) == len(magic) and head != magic:
+                raise error(f"{path}: wrong magic {head!r}, expected {magic!r}")
+            chunks, total = [head], len(head)
+            piece = min(_CHUNK_BYTES, info.st_size + 1) if stat.S_ISREG(info.st_mode) else _CHUNK_BYTES
+            while total <= max_bytes and (chunk := f.read(min(piece, max_bytes + 1 - total))):
+                chunks.append(chunk); total += len(chunk)
+    except OSError as e:
+        raise error(f"{path}: cannot read: {e.strerror or e}") from None
+    if total > max_bytes: raise error(f"{path}: longer than the cap {cap_name} = {max_bytes} bytes")
+    return b"".join(chunks)
+
 # %% ../nbs/02_r1cs.ipynb #442c4c86
 R1CS_MAGIC, WTNS_MAGIC = b"r1cs", b"wtns"
 FIELD_BYTES = 32  # n8: bytes per field element for BN254
@@ -482,43 +519,75 @@ def from_rows(cls: R1CS, constraints: list, n_wires: int, n_public_outputs: int,
     r1cs._layout = (identity, identity, r1cs._raw)  # already in wire order
     return r1cs
 
-# %% ../nbs/02_r1cs.ipynb #4407c90f
-def load_r1cs(path: str | Path,  # an .r1cs file (version 1, BN254)
-              sym_path: str | Path | None = None,  # circom's .sym file, to name the wires
-             ) -> R1CS:  # a system without hints: check, counts and rows work
-    "Read an iden3 `.r1cs` file (circom's output) into an `R1CS`; R1CSFormatError if it is malformed."
-    rd = _Reader(Path(path).read_bytes(), str(path))
-    sections = _read_sections(rd, R1CS_MAGIC, (1,), R1CS_SECTIONS)
-    for kind in (4, 5):
-        if kind in sections: raise rd.fail(f"custom gates (section {kind}) are a PLONK feature, not supported", 0)
+# %% ../nbs/02_r1cs.ipynb #79f88b71
+R1CS_HEADER_FIELDS = ("the wire count", "the public output count", "the public input count", "the private input count")
+
+def _read_r1cs_header(rd: _Reader, sections: dict) -> tuple[int, int, int, int, int, int]:
+    "(wires, public outputs, public inputs, private inputs, labels, constraints), checked against the sections' sizes."
     end = _enter(rd, sections, 1, R1CS_SECTIONS)
     _read_field_header(rd)
-    n_wires, n_out, n_pub, n_prv = (rd.u32(what) for what in ("the wire count", "the public output count",
-                                                             "the public input count", "the private input count"))
+    n_wires, n_out, n_pub, n_prv = (rd.u32(what) for what in R1CS_HEADER_FIELDS)
     n_labels, m = rd.u64("the label count"), rd.u32("the constraint count")
     if n_wires < 1 + n_out + n_pub + n_prv:
         raise rd.fail(f"{n_wires} wires cannot hold 1 + {n_out} outputs + {n_pub} public + {n_prv} private inputs")
     _leave(rd, end)
+    if 3 not in sections:
+        raise rd.fail("section 3 (wire-to-label map) is missing: circom and snarkjs always write it, and it bounds the wire count")
+    map_bytes, rows_bytes = sections[3][1], sections.get(2, (0, 0))[1]
+    if map_bytes != 8 * n_wires:
+        raise rd.fail(f"the header declares {n_wires} wires, the wire-to-label map has {map_bytes} bytes, not 8 per wire")
+    if 12 * m > rows_bytes:
+        raise rd.fail(f"the header declares {m} constraints, the constraints section has {rows_bytes} bytes "
+                      f"(each constraint takes at least 12)")
+    return n_wires, n_out, n_pub, n_prv, n_labels, m
+
+# %% ../nbs/02_r1cs.ipynb #4407c90f
+def load_r1cs(path: str | Path,  # an .r1cs file (version 1, BN254), at most MAX_CIRCUIT_FILE_BYTES
+              sym_path: str | Path | None = None,  # circom's .sym file, to name the wires
+             ) -> R1CS:  # a system without hints: check, counts and rows work
+    "Read an iden3 `.r1cs` file (circom's output) into an `R1CS`; R1CSFormatError if it is unreadable or malformed."
+    rd = _Reader(read_file_bytes(path, magic=R1CS_MAGIC), str(path))
+    sections = _read_sections(rd, R1CS_MAGIC, (1,), R1CS_SECTIONS)
+    for kind in (4, 5):
+        if kind in sections: raise rd.fail(f"custom gates (section {kind}) are a PLONK feature, not supported", 0)
+    n_wires, n_out, n_pub, n_prv, n_labels, m = _read_r1cs_header(rd, sections)
     end = _enter(rd, sections, 2, R1CS_SECTIONS)
     constraints = [tuple(_read_row(rd, n_wires) for _ in range(3)) for _ in range(m)]
     _leave(rd, end)
-    wire_to_label = None
-    if 3 in sections:
-        end = _enter(rd, sections, 3, R1CS_SECTIONS)
-        wire_to_label = [rd.u64("a label") for _ in range(n_wires)]
-        _leave(rd, end)
-    names = _wire_names_from_sym(sym_path, wire_to_label or list(range(n_wires))) if sym_path else None
+    end = _enter(rd, sections, 3, R1CS_SECTIONS)
+    wire_to_label = list(struct.unpack_from(f"<{n_wires}Q", rd.take(8 * n_wires, "the labels")))
+    _leave(rd, end)
+    names = _wire_names_from_sym(sym_path, wire_to_label) if sym_path else None
     return R1CS.from_rows(constraints, n_wires, n_out, n_pub, n_prv, wire_to_label, n_labels, Path(path).stem, names)
 
 # %% ../nbs/02_r1cs.ipynb #e640b3c0
 def _wire_names_from_sym(sym_path: str | Path, wire_to_label: list[int]) -> list[str]:
     "Wire names from circom's `.sym` file (lines `label,wire,component,name`; wire -1 = optimised away)."
     names = ["one"] + [f"w{i}" for i in range(1, len(wire_to_label))]
-    for line in Path(sym_path).read_text().splitlines():
+    try: text = read_file_bytes(sym_path).decode("utf-8")
+    except UnicodeDecodeError as e: raise R1CSFormatError(f"{sym_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    for line in text.splitlines():
         fields = line.split(",", 3)
         if len(fields) == 4 and fields[1].lstrip("-").isdigit() and 0 < int(fields[1]) < len(names):
             names[int(fields[1])] = fields[3].removeprefix("main.")
     return names
+
+# %% ../nbs/02_r1cs.ipynb #8a24cfb5
+def output_directory(path: str | Path,  # a directory to write into: existing, or new inside an existing one
+                    ) -> Path:
+    "`path` as a writable directory, created if its parent exists; OutputPathError naming what is wrong otherwise."
+    path = Path(path)
+    try: path.mkdir(exist_ok=True)
+    except FileExistsError: raise OutputPathError(f"{path}: exists and is not a directory") from None
+    except FileNotFoundError: raise OutputPathError(f"{path}: the parent directory {path.parent} does not exist") from None
+    except OSError as e: raise OutputPathError(f"{path}: cannot create the directory: {e.strerror or e}") from None
+    if not os.access(path, os.W_OK | os.X_OK): raise OutputPathError(f"{path}: the directory is not writable")
+    return path
+
+def write_file_bytes(path: str | Path, data: bytes) -> None:
+    "Write `data` to the file `path`; OutputPathError if it cannot be (no parent, a directory in the way, no permission)."
+    try: Path(path).write_bytes(data)
+    except OSError as e: raise OutputPathError(f"{path}: cannot write: {e.strerror or e}") from None
 
 # %% ../nbs/02_r1cs.ipynb #a12a00cd
 def _section(kind: int, payload: bytes) -> bytes: return struct.pack("<IQ", kind, len(payload)) + payload
@@ -539,7 +608,7 @@ def save_r1cs(r1cs: R1CS,  # any system, built or loaded
                             r1cs.n_private_inputs, n_labels, r1cs.n_constraints))
     rows = b"".join(_row_bytes(a) + _row_bytes(b) + _row_bytes(c) for a, b, c in r1cs.constraints)
     body = _section(1, header) + _section(2, rows) + _section(3, struct.pack(f"<{len(labels)}Q", *labels))
-    Path(path).write_bytes(R1CS_MAGIC + struct.pack("<II", 1, 3) + body)
+    write_file_bytes(path, R1CS_MAGIC + struct.pack("<II", 1, 3) + body)
 
 # %% ../nbs/02_r1cs.ipynb #1dad78fc
 def _check_values(witness: list[int]) -> None:
@@ -554,12 +623,12 @@ def save_wtns(witness: list[int],  # field elements, wire 0 first
     _check_values(witness)
     header = struct.pack("<I", FIELD_BYTES) + _element_bytes(R) + struct.pack("<I", len(witness))
     body = _section(1, header) + _section(2, b"".join(map(_element_bytes, witness)))
-    Path(path).write_bytes(WTNS_MAGIC + struct.pack("<II", 2, 2) + body)
+    write_file_bytes(path, WTNS_MAGIC + struct.pack("<II", 2, 2) + body)
 
-def load_wtns(path: str | Path,  # a .wtns file (version 1 or 2)
+def load_wtns(path: str | Path,  # a .wtns file (version 1 or 2), at most MAX_CIRCUIT_FILE_BYTES
              ) -> list[int]:  # the witness, wire 0 first
-    "Read an iden3 `.wtns` file: the witness values, wire 0 first; R1CSFormatError if malformed."
-    rd = _Reader(Path(path).read_bytes(), str(path))
+    "Read an iden3 `.wtns` file: the witness values, wire 0 first; R1CSFormatError if unreadable or malformed."
+    rd = _Reader(read_file_bytes(path, magic=WTNS_MAGIC), str(path))
     sections = _read_sections(rd, WTNS_MAGIC, (1, 2), WTNS_SECTIONS)
     end = _enter(rd, sections, 1, WTNS_SECTIONS)
     _read_field_header(rd)

@@ -462,7 +462,7 @@ def test_zkey_holds_snarkjs_vk_and_proves(vectors: Path, circuit: str):
 def test_rejects_malformed_zkey(vectors: Path, tmp_path: Path):
     data = (vectors / "groth16" / "multiplier" / "multiplier.zkey").read_bytes()
     cases = {
-        "magic": (b"zkez" + data[4:], "not a .zkey file"),
+        "magic": (b"zkez" + data[4:], "wrong magic b.zkez., expected b.zkey."),
         "truncated": (data[:len(data) - 100], "runs past the end"),
         # alpha_1's x (section 2 starts at byte 40; alpha_1 at offset 84 in it) set to p: not canonical
         "coordinate": (data[:124] + P.to_bytes(32, "little") + data[156:], "alpha_1: stored coordinate is not below p"),
@@ -526,3 +526,77 @@ def test_proof_json_with_one_number_set_is_rejected_unless_unchanged(i, j, value
     except MalformedProof:
         return
     assert verify(vk, r1cs.public_signals(witness), proof) is (data == original)
+
+
+# --- hostile files -----------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from lumoz_ref.groth16 import MAX_CHAIN_CONSTRAINTS, MAX_JSON_FILE_BYTES  # noqa: E402
+from lumoz_ref.r1cs import OutputPathError, WitnessError, save_r1cs, save_wtns  # noqa: E402
+
+JSON_LOADERS = ((load_verifying_key, MalformedKey), (load_proof, MalformedProof), (load_public, PublicInputError))
+
+
+@settings(max_examples=150, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=64), st.text(alphabet='[]{}",:0123456789eE.-+ tfrunal\\', max_size=64)))
+def test_json_loaders_raise_only_their_named_error(tmp_path, content):
+    "Any bytes as a snarkjs JSON file: a value, or the loader's own Groth16Error subclass naming the file."
+    path = tmp_path / "hostile.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    for loader, error in JSON_LOADERS:
+        try:
+            loader(path)
+        except error as e:
+            assert str(e).startswith(str(path)) and "\n" not in str(e)
+
+
+def test_json_loaders_refuse_deep_huge_and_endless_files(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "digits.json").write_text("[1" + "0" * 5000 + "]")
+    with open(tmp_path / "huge.json", "wb") as f:
+        f.truncate(MAX_JSON_FILE_BYTES + 1)
+    cases = {"deep.json": "nested too deeply", "digits.json": "cannot read as JSON", "huge.json": "above the cap"}
+    for loader, error in JSON_LOADERS:
+        for name, message in cases.items():
+            with pytest.raises(error, match=message):
+                loader(tmp_path / name)
+        with pytest.raises(error, match="longer than the cap MAX_JSON_FILE_BYTES"):
+            loader("/dev/zero")
+    with pytest.raises(MalformedKey, match="wrong magic"):
+        load_zkey("/dev/zero")
+
+
+def test_error_messages_quote_hostile_values_short(tmp_path):
+    (tmp_path / "p.json").write_text(json.dumps({"pi_a": ["1" * 10**6, "2", "1"], "pi_b": [], "pi_c": []}))
+    with pytest.raises(MalformedProof, match="canonical decimal") as e:
+        load_proof(tmp_path / "p.json")
+    assert len(str(e.value)) < 300
+
+
+def test_prove_files_checks_the_witness_and_the_output_before_the_setup(tmp_path, monkeypatch):
+    import lumoz_ref.groth16 as groth16_module
+    r1cs, witness = chain_circuit(3)
+    save_r1cs(r1cs, tmp_path / "c.r1cs")
+    save_wtns(witness, tmp_path / "c.wtns")
+    save_wtns(witness[:-1], tmp_path / "short.wtns")
+    save_wtns([1, 2, 3, 4, 5], tmp_path / "wrong.wtns")
+    (tmp_path / "a_file").write_text("")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("setup ran before the input was checked")
+    monkeypatch.setattr(groth16_module, "setup", refuse)
+    for wtns, message in (("short.wtns", "has 5 wires, the witness has 4 values"), ("wrong.wtns", "is not satisfied")):
+        with pytest.raises(WitnessError, match=message):
+            prove_files(tmp_path / "c.r1cs", tmp_path / wtns, tmp_path / "out")
+    for out in (tmp_path / "a_file", tmp_path / "missing" / "out"):
+        with pytest.raises(OutputPathError):
+            prove_files(tmp_path / "c.r1cs", tmp_path / "c.wtns", out)
+    with pytest.raises(WitnessError):
+        benchmark_groth16(r1cs, witness[:-1])
+
+
+def test_chain_circuit_is_capped():
+    for n in (0, MAX_CHAIN_CONSTRAINTS + 1, 10**12, 2.0, True):
+        with pytest.raises(Groth16Error, match="MAX_CHAIN_CONSTRAINTS"):
+            chain_circuit(n)

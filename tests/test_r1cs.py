@@ -1,6 +1,7 @@
 """Chapter 02 (lumoz_ref.r1cs): property tests of the builder and robustness of the file readers."""
 from __future__ import annotations
 
+import os
 import random
 import struct
 from pathlib import Path
@@ -259,11 +260,12 @@ def test_rejects_value_not_below_r_in_wtns(tmp_path):
 
 
 def test_rejects_wire_index_out_of_range(tmp_path):
-    r = R1CS.from_rows([({5: 1}, {}, {})], n_wires=6, n_public_outputs=0, n_public_inputs=0, n_private_inputs=0)
+    r = R1CS.from_rows([({4: 1}, {}, {})], n_wires=5, n_public_outputs=0, n_public_inputs=0, n_private_inputs=0)
     save_r1cs(r, tmp_path / "c.r1cs")
     data = bytearray((tmp_path / "c.r1cs").read_bytes())
-    # the header's wire count sits after magic, version, count, section header, n8 and the prime
-    at = 12 + 12 + 4 + 32
+    # the first term's wire sits after the file header (12), section 1 (12 + 64), section 2's header (12), a term count
+    at = 12 + 12 + 64 + 12 + 4
+    assert struct.unpack_from("<I", data, at) == (4,)
     data[at:at + 4] = struct.pack("<I", 5)
     (tmp_path / "c.r1cs").write_bytes(bytes(data))
     with pytest.raises(R1CSFormatError, match="wire index 5 out of range"):
@@ -282,3 +284,149 @@ def test_from_rows_rejects_bad_rows():
         R1CS.from_rows([({1: R}, {}, {})], n_wires=3, n_public_outputs=0, n_public_inputs=0, n_private_inputs=0)
     with pytest.raises(CircuitDefinitionError, match="cannot hold"):
         R1CS.from_rows([], n_wires=2, n_public_outputs=1, n_public_inputs=1, n_private_inputs=0)
+
+
+# --- hostile files: caps, declared sizes, mutations ----------------------------------------------
+
+from lumoz_ref.r1cs import (MAX_CIRCUIT_FILE_BYTES, OutputPathError, output_directory, read_file_bytes,  # noqa: E402
+                            write_file_bytes)
+
+
+def _layout(data: bytes) -> dict[str, int]:
+    "Offsets of the framing fields in a file written by save_r1cs (sections 1, 2, 3 in that order)."
+    rows_size = struct.unpack_from("<Q", data, 92)[0]
+    return {"wires": 60, "constraints": 84, "section2": 88, "section3": 100 + rows_size}
+
+
+def _with_u32(data: bytes, at: int, value: int) -> bytes:
+    return data[:at] + struct.pack("<I", value) + data[at + 4:]
+
+
+def _peak_bytes_of(action) -> int:
+    "The peak of memory allocated while `action` runs (tracemalloc)."
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_header_sizes_the_file_cannot_hold_are_refused_before_allocating(tmp_path):
+    data, wtns = _small_files(tmp_path)
+    at = _layout(data)
+    s3 = at["section3"]
+    without_map = data[:8] + struct.pack("<I", 2) + data[12:s3]
+    cases = {
+        "wires": (_with_u32(data, at["wires"], 2**32 - 1), "declares 4294967295 wires, the wire-to-label map has 40 bytes"),
+        "wires_without_map": (_with_u32(without_map, at["wires"], 2**32 - 1), r"section 3 \(wire-to-label map\) is missing"),
+        "constraints": (_with_u32(data, at["constraints"], 2**32 - 1), "declares 4294967295 constraints"),
+        "section_size": (data[:16] + struct.pack("<Q", 2**64 - 1) + data[24:], "declares 18446744073709551615 bytes"),
+        "n8": (_with_u32(data, 24, 2**32 - 1), "field elements of 4294967295 bytes"),
+        "wtns_length": (_with_u32(wtns, 12 + 12 + 4 + 32, 2**32 - 1), "announces 4294967295 values"),
+    }
+    for name, (bad, message) in cases.items():
+        (tmp_path / name).write_bytes(bad)
+        loader = load_wtns if name.startswith("wtns") else load_r1cs
+
+        def refuse():
+            with pytest.raises(R1CSFormatError, match=message):
+                loader(tmp_path / name)
+        assert _peak_bytes_of(refuse) < 2_000_000, name  # the file is 548 bytes; a declared size would be gigabytes
+
+
+def test_mutated_framing_is_always_refused(tmp_path):
+    "Magic, version, section table, n8, prime, wire and constraint counts: any change to one byte is an error."
+    r = R1CS.from_rows([({1: 2, 3: 5}, {2: 1}, {0: 7, 4: 1}), ({}, {}, {1: 1, 4: R - 1})], n_wires=5,
+                       n_public_outputs=1, n_public_inputs=1, n_private_inputs=1)
+    save_r1cs(r, tmp_path / "c.r1cs")
+    data = (tmp_path / "c.r1cs").read_bytes()
+    at = _layout(data)
+    framing = [*range(0, 64), *range(at["constraints"], at["section2"] + 12), *range(at["section3"], at["section3"] + 12)]
+    rng = random.Random(7)
+    for offset in framing:
+        for _ in range(3):
+            bad = bytearray(data)
+            bad[offset] = (bad[offset] + rng.randrange(1, 256)) % 256
+            (tmp_path / "m").write_bytes(bytes(bad))
+            with pytest.raises(R1CSFormatError):
+                load_r1cs(tmp_path / "m")
+
+
+def _system(r: R1CS) -> tuple:
+    return (r.n_wires, r.n_public_outputs, r.n_public_inputs, r.n_private_inputs, r.constraints, r.wire_to_label)
+
+
+@settings(max_examples=300, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(min_value=0),
+                                 st.integers(min_value=0, max_value=255)), max_size=4),
+       cut=st.one_of(st.none(), st.integers(min_value=0)))
+def test_mutations_parse_to_a_consistent_system_or_a_format_error(tmp_path, edits, cut):
+    "Random byte edits and truncations of a valid .r1cs: R1CSFormatError, or a system that re-saves to itself."
+    original = cubic()
+    save_r1cs(original, tmp_path / "c.r1cs")
+    bad = bytearray((tmp_path / "c.r1cs").read_bytes())
+    for kind, position, value in edits:
+        i = position % (len(bad) + 1)
+        if kind == "insert": bad[i:i] = bytes([value])
+        elif kind == "delete" and i < len(bad): del bad[i]
+        elif kind == "set" and i < len(bad): bad[i] = value
+    if cut is not None:
+        del bad[cut % (len(bad) + 1):]
+    (tmp_path / "m.r1cs").write_bytes(bytes(bad))
+    try:
+        loaded = load_r1cs(tmp_path / "m.r1cs")
+    except R1CSFormatError:
+        event("refused")
+        return
+    event("parsed")
+    save_r1cs(loaded, tmp_path / "again.r1cs")
+    assert _system(load_r1cs(tmp_path / "again.r1cs")) == _system(loaded)
+    if bytes(bad) == (tmp_path / "c.r1cs").read_bytes():
+        assert loaded.constraints == original.constraints
+
+
+def test_read_file_bytes_is_bounded(tmp_path):
+    huge = tmp_path / "huge.r1cs"
+    with open(huge, "wb") as f:
+        f.write(b"r1cs")
+        f.truncate(MAX_CIRCUIT_FILE_BYTES + 1)  # sparse: refused from its size alone
+    assert _peak_bytes_of(lambda: pytest.raises(R1CSFormatError, load_r1cs, huge)) < 2_000_000
+    with pytest.raises(R1CSFormatError, match="above the cap MAX_CIRCUIT_FILE_BYTES"):
+        load_r1cs(huge)
+    assert _peak_bytes_of(lambda: pytest.raises(R1CSFormatError, load_wtns, "/dev/zero")) < 2_000_000
+    with pytest.raises(R1CSFormatError, match="longer than the cap MAX_CIRCUIT_FILE_BYTES = 5000"):
+        read_file_bytes("/dev/zero", 5000)
+    for path, message in ((tmp_path, "Is a directory"), (tmp_path / "absent", "No such file")):
+        with pytest.raises(R1CSFormatError, match=message):
+            load_r1cs(path)
+    os.mkfifo(tmp_path / "fifo")  # no writer: the open must not block
+    with pytest.raises(R1CSFormatError, match="truncated"):
+        load_r1cs(tmp_path / "fifo")
+    (tmp_path / "c.sym").write_bytes(b"1,1,0,main.\xff\n")
+    save_r1cs(cubic(), tmp_path / "c.r1cs")
+    with pytest.raises(R1CSFormatError, match="not UTF-8"):
+        load_r1cs(tmp_path / "c.r1cs", tmp_path / "c.sym")
+
+
+def test_output_paths_are_checked(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    assert output_directory(tmp_path / "out") == tmp_path / "out" and (tmp_path / "out").is_dir()
+    assert output_directory(tmp_path / "out") == tmp_path / "out"
+    cases = [(tmp_path / "a_file", "exists and is not a directory"), (tmp_path / "no" / "out", "does not exist"),
+             (tmp_path / "a_file" / "out", "Not a directory")]
+    if os.geteuid() == 0:
+        cases.append((Path("/sys/lumoz-out"), "cannot create"))  # root may write anywhere, but not into sysfs
+    else:
+        (tmp_path / "locked").mkdir(mode=0o500)
+        cases.append((tmp_path / "locked" / "out", "Permission denied"))
+    for path, message in cases:
+        with pytest.raises(OutputPathError, match=message):
+            output_directory(path)
+    for path in (tmp_path / "out", tmp_path / "no" / "c.r1cs"):
+        with pytest.raises(OutputPathError, match="cannot write"):
+            save_r1cs(cubic(), path)
+        with pytest.raises(OutputPathError, match="cannot write"):
+            write_file_bytes(path, b"")
