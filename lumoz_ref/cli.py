@@ -10,19 +10,47 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+try: from typer._click import exceptions as click_exceptions  # typer 0.2x ships its own copy of click
+except ImportError: from click import exceptions as click_exceptions
 
 # %% auto #0
-__all__ = ['app', 'bench_app', 'groth16_app', 'evm_app', 'console', 'err_console', 'DEMO_SCENARIOS', 'fail_input', 'print_json',
-           'main', 'bench_ntt_command', 'groth16_verify', 'groth16_prove', 'evm_conformance', 'bench_chain',
-           'bench_groth16', 'bench_block', 'run', 'demo']
+__all__ = ['MAX_ERROR_CHARS', 'app', 'bench_app', 'groth16_app', 'evm_app', 'console', 'err_console', 'DEMO_SCENARIOS',
+           'network_app', 'fail_input', 'fail_with', 'print_json', 'main', 'bench_ntt_command', 'groth16_verify',
+           'groth16_prove', 'evm_conformance', 'bench_chain', 'bench_groth16', 'bench_block', 'run', 'demo',
+           'network_simulate', 'economics']
 
 # %% ../nbs/99_cli.ipynb #e703eda4
-app = typer.Typer(help="lumoz_ref: an OP Stack rollup secured by ZK fraud proofs, from first principles.",
+MAX_ERROR_CHARS = 500  # an error line names the problem; a hostile value quoted in it is cut here
+
+def _error_line(message: str) -> None:
+    "Write `error: message` to stderr as exactly one line, however many lines or characters the message has."
+    line = " ".join(str(message).split())
+    if len(line) > MAX_ERROR_CHARS: line = line[:MAX_ERROR_CHARS - 1] + "…"
+    typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
+    typer.echo(line, err=True)
+
+class _OneLineErrors(typer.core.TyperGroup):
+    "The root command: usage errors (a missing argument, an unknown option) are one line on stderr, exit 2."
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode: return super().main(*args, standalone_mode=False, **kwargs)
+        try: code = super().main(*args, standalone_mode=False, **kwargs)
+        except click_exceptions.NoArgsIsHelpError as e:  # the help goes to stdout (rich prints it as it is made)
+            if e.format_message().strip(): typer.echo(e.format_message())
+            _error_line(f"missing a command (see the help above for '{e.ctx.command_path}')"); sys.exit(2)
+        except click_exceptions.ClickException as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if getattr(e, "ctx", None) else ""
+            _error_line(e.format_message() + hint); sys.exit(e.exit_code)
+        except typer.Abort:
+            _error_line("aborted"); sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+# %% ../nbs/99_cli.ipynb #f1ca7dd2
+app = typer.Typer(help="lumoz_ref: an OP Stack rollup secured by ZK fraud proofs, from first principles.", cls=_OneLineErrors,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 bench_app = typer.Typer(help="Benchmarks that print what they measured, with the machine's facts.", no_args_is_help=True)
 groth16_app = typer.Typer(help="Groth16 proofs in snarkjs's file formats.", no_args_is_help=True)
@@ -33,10 +61,14 @@ app.add_typer(evm_app, name="evm")
 console = Console()
 err_console = Console(stderr=True)
 
-def fail_input(message: str) -> None:
-    "Report bad input and exit with status 2."
-    err_console.print(f"[bold red]error:[/] {message}")
+def fail_input(message: str) -> NoReturn:
+    "Report bad input on one line of stderr and exit with status 2."
+    _error_line(message)
     raise typer.Exit(2)
+
+def fail_with(error: Exception) -> NoReturn:
+    "Report a named error of the library (its class and message) on one line and exit with status 2."
+    fail_input(f"{type(error).__name__}: {error}")
 
 def print_json(record: dict) -> None:
     "Print one JSON object on stdout."
@@ -45,6 +77,14 @@ def print_json(record: dict) -> None:
 def main() -> None:
     "Entry point of the `lumoz-ref` console script."
     app()
+
+# %% ../nbs/99_cli.ipynb #e2d9c1c2
+def _library_errors() -> tuple[type[Exception], ...]:
+    "The base classes of every chapter's named errors (chapter 07: its halts and its vector-file errors)."
+    from lumoz_ref import curve, dispute, evm, evm_circuit, field, gadgets, groth16, l1, poly, qap, r1cs, rollup
+    return (field.FieldError, poly.PolyError, r1cs.R1CSError, qap.QAPError, curve.CurveError, groth16.Groth16Error,
+            gadgets.GadgetError, evm.EvmError, evm.VectorFormatError, evm_circuit.EvmCircuitError, rollup.RollupError,
+            l1.L1Error, dispute.StateTransitionError, dispute.ScenarioError)
 
 # %% ../nbs/99_cli.ipynb #b72ffe4d
 @bench_app.command("ntt")
@@ -69,10 +109,11 @@ def bench_ntt_command(sizes: str = typer.Option("10,12,14,16", help="comma-separ
 
 # %% ../nbs/99_cli.ipynb #7e452bbe
 def _groth16_errors() -> tuple[type[Exception], ...]:
-    "Exceptions that mean 'bad input' for the Groth16 file commands."
+    "The named errors that mean 'bad input' for the Groth16 commands: chapters 02, 04 and 05."
+    from lumoz_ref.curve import CurveError
     from lumoz_ref.groth16 import Groth16Error
-    from lumoz_ref.r1cs import R1CSFormatError
-    return (Groth16Error, R1CSFormatError, OSError, ValueError)
+    from lumoz_ref.r1cs import R1CSError
+    return (Groth16Error, R1CSError, CurveError)
 
 @groth16_app.command("verify")
 def groth16_verify(vk: Path = typer.Argument(..., help="verification_key.json"),
@@ -83,22 +124,22 @@ def groth16_verify(vk: Path = typer.Argument(..., help="verification_key.json"),
     try:
         valid = verify_files(vk, proof, public)
     except _groth16_errors() as error:
-        fail_input(str(error))
+        fail_with(error)
     typer.echo("OK" if valid else "INVALID")
     raise typer.Exit(0 if valid else 1)
 
 @groth16_app.command("prove")
 def groth16_prove(circuit: Path = typer.Argument(..., help="circuit .r1cs (iden3 binary)"),
                   witness: Path = typer.Argument(..., help="witness .wtns (iden3 binary)"),
-                  out: Path = typer.Option(..., "--out", help="directory for the snarkjs JSON files"),
+                  out: Path = typer.Option(..., "--out", help="directory for the snarkjs JSON files (its parent must exist)"),
                   seed: Optional[int] = typer.Option(None, help="seed of the toxic waste (reproducible demos only)")):
     "Setup + prove; writes verification_key.json, proof.json and public.json."
     from lumoz_ref.groth16 import prove_files
     try:
         summary = prove_files(circuit, witness, out, seed=seed)
     except _groth16_errors() as error:
-        fail_input(str(error))
-    console.print(f"wrote verification_key.json, proof.json, public.json to {out}")
+        fail_with(error)
+    console.print(f"wrote verification_key.json, proof.json, public.json to {out}", markup=False)
     if summary:
         console.print(summary)
 
@@ -106,33 +147,42 @@ def groth16_prove(circuit: Path = typer.Argument(..., help="circuit .r1cs (iden3
 @evm_app.command("conformance")
 def evm_conformance(path: Path = typer.Argument(..., help="vector file (JSON)"),
                     as_json: bool = typer.Option(False, "--json")):
-    "Run EVM conformance vectors through the interpreter."
-    from lumoz_ref.evm import run_conformance
+    "Run EVM conformance vectors: exit 0 if none failed, 1 if some failed, 2 if the file or a vector is malformed."
+    from rich.markup import escape
+    from lumoz_ref.evm import EvmError, VectorFormatError, run_conformance
     try:
         report = run_conformance(path)
-    except (OSError, ValueError) as error:
-        fail_input(str(error))
+    except (VectorFormatError, EvmError) as error:
+        fail_with(error)
     if as_json:
         print_json(report.to_dict())
     else:
-        for name, reason in report.failed:
-            console.print(f"[red]FAIL[/] {name}: {reason}")
+        for label, entries in (("[red]FAIL[/]", report.failed), ("[red]MALFORMED[/]", report.errors)):
+            for name, reason in entries:  # names and reasons come from the file: never read as markup
+                console.print(f"{label} {escape(name)}: {escape(reason)}")
     typer.echo(report.summary_line())
+    if report.errors:
+        name, reason = report.errors[0]
+        fail_input(f"{len(report.errors)} malformed vector(s) in {path}, the first: {name}: {reason}")
     raise typer.Exit(0 if not report.failed else 1)
 
 # %% ../nbs/99_cli.ipynb #6cc91de9
 @bench_app.command("chain")
-def bench_chain(constraints: int = typer.Option(..., min=1, help="number of constraints N"),
-                out: Path = typer.Option(..., "--out", help="directory for chain.r1cs and chain.wtns")):
+def bench_chain(constraints: int = typer.Option(..., min=1, help="number of constraints N (at most 2^20)"),
+                out: Path = typer.Option(..., "--out", help="directory for chain.r1cs and chain.wtns (its parent must exist)")):
     "Write the chain benchmark circuit and its witness as iden3 files."
     from lumoz_ref.groth16 import chain_circuit
-    from lumoz_ref.r1cs import save_r1cs, save_wtns
-    r1cs, witness = chain_circuit(constraints)
-    out.mkdir(parents=True, exist_ok=True)
-    save_r1cs(r1cs, out / "chain.r1cs")
-    save_wtns(witness, out / "chain.wtns")
-    console.print(f"wrote {out / 'chain.r1cs'} ({r1cs.n_constraints} constraints) and {out / 'chain.wtns'}")
+    from lumoz_ref.r1cs import output_directory, save_r1cs, save_wtns
+    try:
+        out = output_directory(out)
+        r1cs, witness = chain_circuit(constraints)
+        save_r1cs(r1cs, out / "chain.r1cs")
+        save_wtns(witness, out / "chain.wtns")
+    except _groth16_errors() as error:
+        fail_with(error)
+    console.print(f"wrote {out / 'chain.r1cs'} ({r1cs.n_constraints} constraints) and {out / 'chain.wtns'}", markup=False)
 
+# %% ../nbs/99_cli.ipynb #f99af7fa
 @bench_app.command("groth16")
 def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="size N of the chain circuit"),
                   r1cs_path: Optional[Path] = typer.Option(None, "--r1cs", help="any circuit .r1cs"),
@@ -141,6 +191,7 @@ def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="s
                   repeats: int = typer.Option(1, min=1),
                   as_json: bool = typer.Option(False, "--json")):
     "Time Groth16 setup, prove and verify; prints one JSON object with --json."
+    from rich.text import Text
     from lumoz_ref.bench import machine_facts, peak_rss_mib
     from lumoz_ref.groth16 import benchmark_groth16, chain_circuit
     from lumoz_ref.r1cs import load_r1cs, load_wtns
@@ -157,13 +208,13 @@ def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="s
             r1cs, witness, circuit = load_r1cs(r1cs_path), load_wtns(wtns_path), str(r1cs_path)
         record = benchmark_groth16(r1cs, witness, backend=backend, repeats=repeats)
     except _groth16_errors() as error:
-        fail_input(str(error))
+        fail_with(error)
     record = {"benchmark": "groth16", "circuit": circuit, **record,
               "peak_rss_mib": peak_rss_mib(), "machine": machine_facts()}
     if as_json:
         return print_json(record)
     table = Table("circuit", "constraints", "backend", "setup (s)", "prove (s)", "verify (s)", "peak RSS (MiB)")
-    table.add_row(circuit, str(record.get("constraints")), backend, *(f"{record[k]:.3f}" for k in ("setup_s", "prove_s", "verify_s")),
+    table.add_row(Text(circuit), str(record.get("constraints")), backend, *(f"{record[k]:.3f}" for k in ("setup_s", "prove_s", "verify_s")),
                   str(record["peak_rss_mib"]))
     console.print(table)
 
@@ -178,7 +229,7 @@ def bench_block(word_bits: int = typer.Option(256, help="word size proven (256: 
     try:
         record = benchmark_block(word_bits=word_bits, seed=seed)
     except EvmCircuitError as error:
-        fail_input(str(error))
+        fail_with(error)
     record = {"benchmark": "block", **record, "peak_rss_mib": peak_rss_mib(), "machine": machine_facts()}
     if as_json:
         return print_json(record)
@@ -203,40 +254,56 @@ def _use_backend(backend: str) -> str:
     return get_backend()
 
 def _warm_up(show_progress: bool) -> float:
-    "Set up the dispute circuit once for this process (seeded); return the seconds it took."
+    "Set up the dispute circuit once for this process (fresh toxic waste, then forgotten); return the seconds it took."
     import time
-    from lumoz_ref.dispute import DISPUTE_CIRCUIT, seeded_circuit_keys
-    if seeded_circuit_keys.cache_info().currsize: return 0.0
+    from lumoz_ref.dispute import DISPUTE_CIRCUIT, dispute_circuit_keys
+    if dispute_circuit_keys.cache_info().currsize: return 0.0
     t0 = time.perf_counter()
     if show_progress:
         with err_console.status(f"trusted setup of the dispute circuit ({DISPUTE_CIRCUIT.max_txs} transactions, "
                                 f"{DISPUTE_CIRCUIT.max_steps} EVM steps), once per process…"):
-            seeded_circuit_keys()
+            dispute_circuit_keys()
     else:
-        seeded_circuit_keys()
+        dispute_circuit_keys()
     return time.perf_counter() - t0
 
-def _play(path: Path, show_progress: bool):
-    "Load and run one scenario file, with a progress bar on stderr when asked."
+# %% ../nbs/99_cli.ipynb #e5e92552
+def _play(scenario, show_progress: bool):
+    "Run one loaded scenario (chapter 11's `Scenario`), with a progress bar on stderr when asked."
+    from rich.markup import escape
     from rich.progress import Progress
-    from lumoz_ref.dispute import ScenarioError, load_scenario, run_scenario
-    try:
-        scenario = load_scenario(path)
-    except ScenarioError as error:
-        fail_input(str(error))
+    from lumoz_ref.dispute import run_scenario
     _warm_up(show_progress)
     if not show_progress:
         return run_scenario(scenario)
     with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task(f"{scenario.name}", total=None)
+        task = bar.add_task(escape(scenario.name), total=None)  # the file's text is never read as markup
         def progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{scenario.name}: {message[:60]}")
+            bar.update(task, completed=done, total=total, description=escape(f"{scenario.name}: {message[:60]}"))
         return run_scenario(scenario, progress=progress)
 
+@app.command("run")
+def run(scenario: Path = typer.Argument(..., help="scenario file (TOML)"),
+        as_json: bool = typer.Option(False, "--json"),
+        backend: str = typer.Option("auto", help="auto | python | native")):
+    "Run a dispute scenario end to end; print the outcome, balances and timeline."
+    from lumoz_ref.dispute import load_scenario
+    try:
+        loaded = load_scenario(scenario)  # the file first: a bad one costs no set-up
+        _use_backend(backend)
+        outcome = _play(loaded, show_progress=not as_json)
+    except _library_errors() as error:
+        fail_with(error)
+    if as_json:
+        return print_json(outcome.to_dict())
+    _show_outcome(outcome)
+
+# %% ../nbs/99_cli.ipynb #245cf1df
 def _show_outcome(outcome) -> None:
     "Print who won each game and why, the balances, and the timeline."
-    console.rule(f"[bold]{outcome.scenario.name}[/]")
-    console.print(outcome.scenario.description, style="dim")
+    from rich.markup import escape
+    console.rule(f"[bold]{escape(outcome.scenario.name)}[/]")
+    console.print(outcome.scenario.description, style="dim", markup=False)
     games = Table("game", "L2 block", "claim", "challenger", "prover", "result", "why", title="Games")
     games.columns[5].no_wrap = True
     for g in outcome.games:
@@ -254,17 +321,6 @@ def _show_outcome(outcome) -> None:
     console.print(timeline)
     console.print(f"[bold]outcome:[/] {outcome.summary}")
     console.print(f"[dim]real time spent proving: {outcome.proving_seconds:.1f} s[/]")
-
-@app.command("run")
-def run(scenario: Path = typer.Argument(..., help="scenario file (TOML)"),
-        as_json: bool = typer.Option(False, "--json"),
-        backend: str = typer.Option("auto", help="auto | python | native")):
-    "Run a dispute scenario end to end; print the outcome, balances and timeline."
-    _use_backend(backend)
-    outcome = _play(scenario, show_progress=not as_json)
-    if as_json:
-        return print_json(outcome.to_dict())
-    _show_outcome(outcome)
 
 # %% ../nbs/99_cli.ipynb #a12f1aac
 DEMO_SCENARIOS = ("honest.toml", "fraud.toml")  # played by `lumoz-ref demo`, from data/scenarios
@@ -313,14 +369,20 @@ def _demo_groth16(n_constraints: int = 1024) -> None:
     tampered = verify(vk, [public[0] + 1, *public[1:]], proof)
     console.print(f"the same proof for a different output: {'valid' if tampered else 'rejected'}")
 
+# %% ../nbs/99_cli.ipynb #bd5daab0
 @app.command("demo")
 def demo(scenarios: Optional[Path] = typer.Option(None, help="directory holding honest.toml and fraud.toml"),
          backend: str = typer.Option("auto", help="auto | python | native")):
     "The tour: circuit → QAP → Groth16 → an honest and a fraudulent dispute with real state-transition proofs."
+    from lumoz_ref.dispute import ScenarioError, load_scenario
     folder = scenarios or _scenario_dir()
     missing = [name for name in DEMO_SCENARIOS if not (folder / name).is_file()]
     if missing:
         fail_input(f"scenario files {missing} not found in {folder} (pass --scenarios DIR)")
+    try:
+        stories = [load_scenario(folder / name) for name in DEMO_SCENARIOS]  # both read before anything runs
+    except ScenarioError as error:
+        fail_with(error)
     used = _use_backend(backend)
     console.rule("[bold]1. A constraint system and its QAP[/]")
     _demo_foundations()
@@ -332,5 +394,38 @@ def demo(scenarios: Optional[Path] = typer.Option(None, help="directory holding 
     console.print(f"dispute circuit set up in {seconds:.1f} s ({used} backend): up to {DISPUTE_CIRCUIT.max_txs} "
                   f"transactions and {DISPUTE_CIRCUIT.max_calls} call of {DISPUTE_CIRCUIT.max_steps} EVM steps per "
                   f"proof, accounts in trees of depth {DISPUTE_CIRCUIT.account_depth}")
-    for name in DEMO_SCENARIOS:
-        _show_outcome(_play(folder / name, show_progress=True))
+    for story in stories:
+        try:
+            outcome = _play(story, show_progress=True)
+        except _library_errors() as error:
+            fail_with(error)
+        _show_outcome(outcome)
+
+# %% ../nbs/99_cli.ipynb #8d08ab23
+network_app = typer.Typer(help="The modular compute layer of chapter 12.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+@network_app.command("simulate")
+def network_simulate(disputes: int = typer.Option(1000, min=1, max=1_000_000, help="disputes to run"),
+                     faulty: float = typer.Option(1 / 3, min=0.0, max=1.0, help="fraction of faulty miners"),
+                     seed: int = typer.Option(0, help="seed of the miners' draws"),
+                     as_json: bool = typer.Option(False, "--json")):
+    "N disputes in simulated time: success rate, latency from challenge to proof on L1, tokens, per-miner results."
+    from lumoz_ref.prover_network import NetworkConfigError, simulate_network
+    try: result = simulate_network(disputes, faulty, seed)
+    except NetworkConfigError as error: fail_with(error)
+    if as_json: print_json(result); return
+    lat, tokens = result["latency_s"], result["tokens"]
+    console.print(f"{disputes} disputes, {faulty:.0%} of the miners faulty: success rate {result['success_rate']:.4f}; "
+                  f"challenge to proof on L1 p50 {lat['p50']} s, p95 {lat['p95']} s, p99 {lat['p99']} s; "
+                  f"tokens {tokens['start']} at the start, {tokens['end']} at the end, {tokens['burned']} burned")
+
+@app.command("economics")
+def economics(params: Optional[Path] = typer.Option(None, "--params", help="parameter file (TOML), default: chapter 15's"),
+              as_json: bool = typer.Option(False, "--json")):
+    "Cost per transaction, withdrawal latency, bonds and L1 transactions of optimistic, ZK and hybrid rollups."
+    from lumoz_ref.economics import EconomicsError, economics_markdown, economics_table, load_params
+    try: table = economics_table(load_params(params) if params is not None else None)
+    except EconomicsError as error: fail_with(error)
+    if as_json: print_json(table)
+    else: typer.echo(economics_markdown(table))   # a Markdown table: wider than a terminal, exact when pasted
