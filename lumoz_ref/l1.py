@@ -9,10 +9,16 @@ Docs: https://lumoz-ref.github.io/lumoz_ref/l1.html.md"""
 # %% ../nbs/10_l1.ipynb #5f49e888
 from __future__ import annotations
 
+import collections.abc
 import copy
 import dataclasses
 import enum
+import functools
+import inspect
 import json
+import reprlib
+import types
+import typing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Sequence
@@ -29,18 +35,20 @@ from .rollup import StateProof, Withdrawal, output_root, verify_withdrawal_proof
 __all__ = ['WEI_PER_ETHER', 'WEI_PER_GWEI', 'L1_BLOCK_TIME', 'L1_GENESIS_TIME', 'PROOF_MATURITY_DELAY_SECONDS',
            'DISPUTE_GAME_FINALITY_DELAY_SECONDS', 'DELAYED_WETH_DELAY_SECONDS', 'NO_PARENT', 'ZERO_ADDRESS',
            'G_TRANSACTION', 'G_TX_DATA_ZERO', 'G_TX_DATA_NONZERO', 'G_SSTORE_SET', 'G_SSTORE_RESET', 'G_COLD_SLOAD',
-           'G_CALL_VALUE', 'G_LOG', 'G_LOG_TOPIC', 'G_LOG_DATA', 'G_CREATE', 'G_CODE_DEPOSIT', 'GROTH16_PAIRS', 'ether',
-           'gwei', 'format_ether', 'actor_address', 'keccak256', 'L1Error', 'Revert', 'InsufficientBalance',
-           'UnknownContract', 'Unauthorized', 'AddressInUse', 'L1Block', 'compute_block_hash', 'Event', 'Receipt',
-           'Msg', 'Contract', 'L1Chain', 'calldata_gas', 'abi_calldata', 'BatcherTransaction', 'BatchInbox',
-           'WithdrawalNotUnlocked', 'WithdrawalDelayNotMet', 'WithdrawalsPaused', 'InsufficientWETH',
-           'WithdrawalRequest', 'DelayedWETH', 'GameStatus', 'DisputeGame', 'encode_extra_data', 'NoImplementation',
-           'IncorrectBondAmount', 'GameAlreadyExists', 'GameRecord', 'DisputeGameFactory', 'OutputRootAnchor',
-           'InvalidAnchorGame', 'AnchorStateRegistry', 'InvalidProof', 'ProgramIdMismatch', 'groth16_verifier_gas',
-           'verifying_key_id', 'verifier_calldata', 'Groth16VerifierContract', 'OutputRootProof', 'ProvenWithdrawal',
-           'WithdrawalNotProven', 'WithdrawalAlreadyFinalized', 'ProofNotMature', 'InvalidOutputRootProof',
-           'InvalidWithdrawalInclusionProof', 'InvalidDisputeGame', 'SystemPaused', 'l1_address', 'OptimismPortal',
-           'FaultProofSystem', 'deploy_fault_proof_system']
+           'G_CALL_VALUE', 'G_LOG', 'G_LOG_TOPIC', 'G_LOG_DATA', 'G_CREATE', 'G_CODE_DEPOSIT', 'UINT256_LIMIT',
+           'GROTH16_PAIRS', 'ether', 'gwei', 'format_ether', 'actor_address', 'keccak256', 'L1Error', 'Revert',
+           'InsufficientBalance', 'UnknownContract', 'Unauthorized', 'AddressInUse', 'L1Block', 'compute_block_hash',
+           'Event', 'Receipt', 'Msg', 'Contract', 'L1Chain', 'calldata_gas', 'abi_calldata', 'UnknownMethod',
+           'NotExternal', 'NotPayable', 'BadArguments', 'InvalidValue', 'payable', 'method_kind', 'is_payable',
+           'entry_points', 'is_uint256', 'conforms', 'check_arguments', 'check_value', 'resolve_method',
+           'BatcherTransaction', 'BatchInbox', 'WithdrawalNotUnlocked', 'WithdrawalDelayNotMet', 'WithdrawalsPaused',
+           'InsufficientWETH', 'WithdrawalRequest', 'DelayedWETH', 'GameStatus', 'DisputeGame', 'encode_extra_data',
+           'NoImplementation', 'IncorrectBondAmount', 'GameAlreadyExists', 'GameRecord', 'DisputeGameFactory',
+           'OutputRootAnchor', 'InvalidAnchorGame', 'AnchorStateRegistry', 'InvalidProof', 'ProgramIdMismatch',
+           'groth16_verifier_gas', 'verifying_key_id', 'verifier_calldata', 'Groth16VerifierContract',
+           'OutputRootProof', 'ProvenWithdrawal', 'WithdrawalNotProven', 'WithdrawalAlreadyFinalized', 'ProofNotMature',
+           'InvalidOutputRootProof', 'InvalidWithdrawalInclusionProof', 'InvalidDisputeGame', 'SystemPaused',
+           'l1_address', 'OptimismPortal', 'FaultProofSystem', 'deploy_fault_proof_system']
 
 # %% ../nbs/10_l1.ipynb #0cd24daa
 WEI_PER_ETHER: int = 10**18
@@ -317,14 +325,14 @@ def _rollback(self: L1Chain, snapshot: tuple) -> None:
 @patch
 def _call(self: L1Chain, sender: str, to: str, method: str, args: tuple, value: int) -> Any:
     target = self.at(to)
-    fn = getattr(target, method, None)
-    if method.startswith("_") or not callable(fn): raise UnknownContract(f"{type(target).__name__} has no method {method!r}")
+    check_value(value)
+    if value and self._depth: self.use_gas(G_CALL_VALUE)   # the caller's CALL pays for the value, even if refused
+    fn = resolve_method(target, method, args, value)       # UnknownMethod, NotExternal, NotPayable, BadArguments
     snapshot = self._snapshot() if self._depth else None   # a sub-call that reverts undoes only itself
     try:
-        if value: self.use_gas(G_CALL_VALUE if self._depth else 0)
         self._move(sender, to, value)
         self._depth += 1
-        try: return fn(Msg(sender, value), *args)
+        try: return fn(target, Msg(sender, value), *args)
         finally: self._depth -= 1
     except Exception:
         if snapshot is not None: self._rollback(snapshot)
@@ -343,6 +351,8 @@ def transact(self: L1Chain, sender: str, to: str, method: str, *args: Any,
              data: bytes | None = None    # calldata for gas; default: an ABI-shaped estimate of args
              ) -> Any:
     "Run one transaction in the open block; return the method's result or re-raise its revert, rolled back."
+    check_value(value)            # a value no transaction can carry: rejected before it exists (no receipt)
+    if not isinstance(method, str): raise UnknownMethod(f"a method is named by a string, got {method!r}")
     calldata = abi_calldata(method, args) if data is None else data
     snapshot = self._snapshot()
     self._gas = G_TRANSACTION + calldata_gas(calldata)
@@ -360,6 +370,118 @@ def transact(self: L1Chain, sender: str, to: str, method: str, *args: Any,
                                  error is None, "" if error is None else f"{type(error).__name__}: {error}"))
     if error is not None: raise error
     return result
+
+# %% ../nbs/10_l1.ipynb #a03c9efb
+class UnknownMethod(UnknownContract):
+    "The contract has no method of that name: no function selector matches."
+class NotExternal(UnknownMethod):
+    "The method exists but is no entry point: private, a helper of every Contract, or a view."
+class NotPayable(Revert):
+    "ETH sent to a method not marked `@payable`: Solidity reverts the call before it runs."
+class BadArguments(Revert, TypeError):
+    "The arguments do not decode into the method's parameters: wrong count or wrong type."
+class InvalidValue(L1Error, ValueError):
+    "A `value` that is not a uint256: no transaction can carry it."
+
+def payable(fn: Callable) -> Callable:
+    "Mark an external method as taking ETH with the call (Solidity's `payable`)."
+    if not (inspect.isfunction(fn) and not fn.__name__.startswith("_")
+            and list(inspect.signature(fn).parameters)[1:2] == ["msg"]):
+        raise TypeError(f"@payable marks an external method (public, `msg` first), not {fn!r}; with @patch, write it below")
+    fn.payable = True
+    return fn
+
+def method_kind(cls: type, method: str) -> str:
+    "What `method` is on contract class `cls`: external, view, private, framework, attribute or unknown."
+    attr = inspect.getattr_static(cls, method, None) if isinstance(method, str) and method.isidentifier() else None
+    if attr is None: return "unknown"
+    if method.startswith("_"): return "private"
+    if hasattr(Contract, method): return "framework"
+    if isinstance(attr, property): return "view"
+    if not inspect.isfunction(attr): return "attribute"
+    return "external" if list(inspect.signature(attr).parameters)[1:2] == ["msg"] else "view"
+
+def is_payable(cls: type, method: str) -> bool:
+    "Is `method` marked payable in `cls` or in a class it inherits from (an override stays payable)?"
+    return any(getattr(vars(c).get(method), "payable", False) for c in cls.__mro__)
+
+def entry_points(cls: type) -> dict[str, bool]:
+    "The ABI of contract class `cls`: its external methods, each with whether it is payable."
+    return {m: is_payable(cls, m) for m in dir(cls) if method_kind(cls, m) == "external"}
+
+# %% ../nbs/10_l1.ipynb #dbfbdce1
+UINT256_LIMIT: int = 2**256      # uint256 holds 0 … 2^256 − 1: msg.value and every `int` parameter
+
+def is_uint256(x: Any) -> bool:
+    "Is `x` an int (not a bool) with 0 ≤ x < 2^256?"
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < UINT256_LIMIT
+
+def conforms(value: Any, hint: Any) -> bool:
+    "Does `value` decode as a parameter annotated `hint`? (`int` is uint256; lists are checked element-wise.)"
+    origin, params = typing.get_origin(hint), typing.get_args(hint)
+    if hint is int: return is_uint256(value)
+    if hint is bytes: return isinstance(value, (bytes, bytearray))
+    if origin in (typing.Union, types.UnionType): return any(conforms(value, h) for h in params)
+    if origin is collections.abc.Callable: return callable(value)
+    if origin in (list, tuple, collections.abc.Sequence):
+        element = params[0] if len(params) == 1 or params[1:] == (Ellipsis,) else Any
+        return isinstance(value, origin) and not isinstance(value, (str, bytes)) and all(conforms(v, element) for v in value)
+    if isinstance(origin, type): return isinstance(value, origin)
+    return isinstance(value, hint) if isinstance(hint, type) else True   # Any, a type variable: nothing to check
+
+@functools.lru_cache(maxsize=None)
+def _signature_and_hints(fn: Callable) -> tuple[inspect.Signature, dict]:
+    try: hints = typing.get_type_hints(fn)
+    except Exception: hints = {}     # annotations its module cannot resolve (a class local to a test): count only
+    return inspect.signature(fn), hints
+
+def check_arguments(fn: Callable, leading: tuple, args: tuple) -> None:
+    "Raise `BadArguments` unless `fn(*leading, *args)` binds and each of `args` fits its annotation."
+    signature, hints = _signature_and_hints(fn)
+    try: bound = signature.bind(*leading, *args)
+    except TypeError as exc: raise BadArguments(f"{fn.__qualname__}{signature}: {exc}") from None
+    for name, value in list(bound.arguments.items())[len(leading):]:
+        variadic = signature.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        if name in hints and not variadic and not conforms(value, hints[name]):
+            expected = "a uint256" if hints[name] is int else getattr(hints[name], "__name__", str(hints[name]))
+            raise BadArguments(f"{fn.__qualname__}: `{name}` must be {expected}, got {type(value).__name__} {reprlib.repr(value)}")
+
+def check_value(value: Any) -> None:
+    "Raise `InvalidValue` unless `value` can be a `msg.value`."
+    if not is_uint256(value): raise InvalidValue(f"value must be a uint256 (an int, 0 <= value < 2**256), got {value!r}")
+
+# %% ../nbs/10_l1.ipynb #6ff8bd88
+_WHY_NOT = {"private": "private (its name starts with `_`)", "framework": "a helper every Contract has",
+            "attribute": "not a method", "view": "a view (it takes no `msg`): read it with `L1Chain.call`"}
+
+def resolve_method(contract: Contract, method: str, args: tuple, value: int = 0, views: bool = False) -> Callable:
+    "The function a call to `method` runs, once the call passed the checks above (`views`: let views through)."
+    cls, kind = type(contract), method_kind(type(contract), method)
+    if kind == "unknown": raise UnknownMethod(f"{cls.__name__} has no method {method!r}")
+    if kind not in ("external", "view") or (kind == "view" and not views):
+        raise NotExternal(f"{cls.__name__}.{method} is {_WHY_NOT[kind]}; it is not an entry point of the contract")
+    if value and not is_payable(cls, method):
+        raise NotPayable(f"{cls.__name__}.{method} is not payable: it refuses the {value} wei sent with the call")
+    fn = inspect.getattr_static(cls, method)
+    fn = fn.fget if isinstance(fn, property) else fn
+    check_arguments(fn, (contract, Msg(ZERO_ADDRESS)) if kind == "external" else (contract,), args)
+    return fn
+
+@patch
+def call(self: L1Chain, to: str, method: str, *args: Any,
+         sender: str = ZERO_ADDRESS,   # msg.sender, when simulating an external method
+         value: int = 0                # msg.value, when simulating a payable one
+         ) -> Any:
+    "Ethereum's `eth_call`: read a view, or simulate an external method, then undo everything (no gas, no receipt)."
+    check_value(value)
+    target = self.at(to)
+    snapshot, gas = self._snapshot(), self._gas
+    try:
+        if method_kind(type(target), method) != "view": return self._call(sender, to, method, args, value)
+        return resolve_method(target, method, args, value, views=True)(target, *args)
+    finally:
+        self._rollback(snapshot)
+        self._gas = gas
 
 # %% ../nbs/10_l1.ipynb #50bd4d03
 @dataclass(frozen=True)
@@ -407,6 +529,7 @@ class DelayedWETH(Contract):
         self.withdrawals: dict[tuple[str, str], WithdrawalRequest] = {}
         self.withdrawals_paused = False
 
+    @payable
     def deposit(self, msg: Msg) -> None:
         "Wrap `msg.value` ETH into WETH credited to `msg.sender` (a game)."
         self.chain.use_gas(G_SSTORE_RESET)
@@ -470,8 +593,9 @@ class DisputeGame(Contract):
         "The L2 block number (L2 sequence number) whose output root is claimed."
         return int.from_bytes(self.extra_data[:32], "big")
 
+    @payable
     def initialize(self, msg: Msg) -> None:
-        "Called by the factory once, with the creator's bond as value."
+        "Called by the factory once, with the creator's bond as value (payable, and so is every override)."
         raise NotImplementedError
 
 def encode_extra_data(l2_block_number: int, parent_index: int = NO_PARENT) -> bytes:
@@ -515,6 +639,7 @@ class DisputeGameFactory(Contract):
 
 # %% ../nbs/10_l1.ipynb #f7178362
 @patch
+@payable
 def create(self: DisputeGameFactory, msg: Msg, game_type: int, root_claim: bytes, extra_data: bytes) -> str:
     "Create a game for `root_claim`; `msg.value` must equal the init bond. Returns the game's address."
     make_game = self.implementations.get(game_type)
@@ -719,6 +844,7 @@ class OptimismPortal(Contract):
         self.proven: dict[bytes, ProvenWithdrawal] = {}
         self.finalized: set[bytes] = set()
 
+    @payable
     def deposit_transaction(self, msg: Msg, to: str) -> None:
         "Lock `msg.value` ETH on L1 for `to` on L2 (the L2 side mints it; here only the event)."
         self.emit("TransactionDeposited", sender=msg.sender, to=to, value=msg.value)

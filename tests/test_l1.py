@@ -14,7 +14,7 @@ from lumoz_ref.l1 import (G_TRANSACTION, GROTH16_PAIRS, AddressInUse, BatchInbox
                           InsufficientBalance, InvalidProof, L1Chain, Msg, NoImplementation, OutputRootAnchor,
                           OutputRootProof, ProgramIdMismatch, Revert, Unauthorized, WithdrawalDelayNotMet,
                           WithdrawalNotUnlocked, WithdrawalsPaused, actor_address, calldata_gas,
-                          deploy_fault_proof_system, encode_extra_data, ether, groth16_verifier_gas, gwei)
+                          deploy_fault_proof_system, encode_extra_data, ether, groth16_verifier_gas, gwei, payable)
 
 PEOPLE = tuple(actor_address(f"p{i}") for i in range(3))
 
@@ -24,6 +24,7 @@ class Bank(Contract):
     def __init__(self):
         self.deposits: dict[str, int] = {}
 
+    @payable
     def deposit(self, msg: Msg) -> None:
         self.deposits[msg.sender] = self.deposits.get(msg.sender, 0) + msg.value
 
@@ -63,6 +64,7 @@ def test_random_transactions_conserve_eth_and_revert_atomically(program, gas_pri
 
 class Relay(Contract):
     "Deposits into the bank, then tries a failing withdrawal and catches its revert."
+    @payable
     def relay(self, msg: Msg, bank: str) -> int:
         self.call(bank, "deposit", value=msg.value)
         try:
