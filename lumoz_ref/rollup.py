@@ -30,12 +30,14 @@ __all__ = ['L2_BLOCK_TIME', 'L1_BLOCK_TIME', 'DERIVATION_VERSION_0', 'FRAME_OVER
            'InvalidTransactionEncoding', 'InvalidSignature', 'InvalidNonce', 'InsufficientBalance',
            'IntrinsicGasTooLow', 'Transaction', 'signing_hash', 'address_of', 'address_of_key', 'sign_transaction',
            'recover_sender', 'decode_transaction', 'StateKeyCollision', 'L2State', 'set_account', 'set_storage',
-           'deploy_code', 'StateProof', 'prove_account', 'prove_storage', 'Withdrawal', 'initiate_withdrawal_calldata',
-           'withdrawal_of', 'prove_withdrawal', 'verify_withdrawal_proof', 'BlockGasLimitReached', 'Receipt',
-           'BlockContext', 'check_transaction', 'apply_transaction', 'L1BlockRef', 'simulated_l1_block', 'BlockHeader',
-           'Block', 'transactions_root', 'batch_of', 'RollupConfig', 'Genesis', 'genesis_state', 'UnknownBlock',
-           'BatchInfo', 'BlockTrace', 'Output', 'RollupNode', 'circuit_transactions', 'Sequencer', 'BatchInboxSink',
-           'InMemoryBatchInbox', 'Batcher', 'check_batch', 'derive_chain', 'Devnet']
+           'deploy_code', 'check_state_keys', 'StateProof', 'prove_account', 'prove_storage', 'Withdrawal',
+           'initiate_withdrawal_calldata', 'withdrawal_of', 'prove_withdrawal', 'verify_withdrawal_proof',
+           'BlockGasLimitReached', 'Receipt', 'BlockContext', 'check_transaction', 'apply_transaction', 'L1BlockRef',
+           'simulated_l1_block', 'BlockHeader', 'Block', 'transactions_root', 'batch_of', 'CircuitConfigMismatch',
+           'RollupConfig', 'Genesis', 'genesis_state', 'UnknownBlock', 'BatchInfo', 'BlockTrace', 'Output',
+           'RollupNode', 'BlockDoesNotFitCircuit', 'circuit_transaction', 'check_block_provable',
+           'circuit_transactions', 'Sequencer', 'BatchInboxSink', 'InMemoryBatchInbox', 'Batcher', 'check_batch',
+           'derive_chain', 'Devnet']
 
 # %% ../nbs/09_rollup.ipynb #11594125
 L2_BLOCK_TIME: int = 2                       # seconds; derivation.md "l2_block_time ... (2s on Optimism)"
@@ -468,8 +470,8 @@ from .evm_circuit import (Account, State, account_leaf, code_commitment, storage
 ACCOUNT_TREE_DEPTH: int = 32   # bits of the address that index the account tree
 STORAGE_TREE_DEPTH: int = 32   # bits of the slot that index an account's storage tree
 
-class StateKeyCollision(RollupError):
-    "Two different addresses (or slots) share the low bits that index the tree."
+class StateKeyCollision(TransactionError):
+    "Two different addresses (or slots) share the low bits that index the tree; whatever needs both is refused."
 
 def _address_int(address: bytes) -> int:
     if not isinstance(address, bytes) or len(address) != 20:
@@ -482,8 +484,8 @@ class L2State:
     def __init__(self, account_depth: int = ACCOUNT_TREE_DEPTH, storage_depth: int = STORAGE_TREE_DEPTH):
         self.account_depth, self.storage_depth = account_depth, storage_depth
         self._state = State(account_depth, storage_depth)
-        self._account_index: dict[int, bytes] = {}                # tree index -> address using it
-        self._slot_index: dict[bytes, dict[int, int]] = {}        # address -> tree index -> slot
+        self._account_index: dict[int, bytes] = {}                # tree index -> the non-empty account there
+        self._slot_index: dict[bytes, dict[int, int]] = {}        # address -> tree index -> the nonzero slot there
 
     @property
     def empty_storage_root(self) -> int:
@@ -538,29 +540,65 @@ class L2State:
         return self.account(address).storage_root.to_bytes(32, "big")
 
 # %% ../nbs/09_rollup.ipynb #ec323d8d
-def _claim(index_map: dict[int, object], index: int, key: object, what: str) -> None:
-    owner = index_map.setdefault(index, key)
-    if owner != key:
-        raise StateKeyCollision(f"{what} {key!r} and {owner!r} share tree index {index:#x}")
+def _show(key: bytes | int) -> str: return f"0x{key.hex()}" if isinstance(key, bytes) else hex(key)
 
+def _require_free(index_map: Mapping[int, object], index: int, key: bytes | int, what: str) -> None:
+    "Raise `StateKeyCollision` if a key other than `key` holds tree index `index`."
+    owner = index_map.get(index, key)
+    if owner != key:
+        raise StateKeyCollision(f"{what} {_show(key)} and {_show(owner)} share tree index {index:#x}")
+
+def _sync_index(state: L2State, address: bytes, slot: int | None = None) -> None:
+    "Make the index maps hold exactly what the trees hold after a write to `address` (and `slot`)."
+    slots = state._slot_index.setdefault(address, {})
+    if slot is not None:
+        index = slot & ((1 << state.storage_depth) - 1)
+        if state.get_storage(address, slot): slots[index] = slot
+        else: slots.pop(index, None)
+    if not slots: del state._slot_index[address]
+    index = _address_int(address) & ((1 << state.account_depth) - 1)
+    if state.is_empty(state.account(address)): state._account_index.pop(index, None)
+    else: state._account_index[index] = address
+
+# %% ../nbs/09_rollup.ipynb #f0aae483
 def set_account(state: L2State, address: bytes, account: Account) -> None:
     "Write one account and re-commit its leaf in the account tree."
     a = _address_int(address)
-    _claim(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
+    _require_free(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
     _set_account(state._state, a, account)
+    _sync_index(state, address)
 
 def set_storage(state: L2State, address: bytes, slot: int, value: int) -> None:
     "Write one storage word and re-commit the account's storage root (the account itself is rewritten too)."
     a = _address_int(address)
-    _claim(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
-    _claim(state._slot_index.setdefault(address, {}), slot & ((1 << state.storage_depth) - 1), slot, "slots")
+    _require_free(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
+    _require_free(state._slot_index.get(address, {}), slot & ((1 << state.storage_depth) - 1), slot, "slots")
     _set_storage(state._state, a, slot, value)
+    _sync_index(state, address, slot)
 
 def deploy_code(state: L2State, address: bytes, code: bytes) -> None:
     "Install `code` at `address` (genesis predeploys; contract creation is not part of the L2 here)."
     a = _address_int(address)
-    _claim(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
+    _require_free(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
     _deploy_code(state._state, a, code)
+    _sync_index(state, address)
+
+# %% ../nbs/09_rollup.ipynb #11e55421
+def check_state_keys(state: L2State,
+                     addresses: Iterable[bytes],                         # every account a transaction touches
+                     slots: Mapping[bytes, Iterable[int]] | None = None, # the storage slots it writes, by account
+                    ) -> None:
+    "Refuse (`StateKeyCollision`) keys that share a tree index with another key of the state or with each other."
+    groups = [(addresses, state._account_index, state.account_depth, "addresses", _address_int)]
+    groups += [(keys, state._slot_index.get(a, {}), state.storage_depth, f"slots of {_show(a)}:", int)
+               for a, keys in (slots or {}).items()]
+    for keys, held, depth, what, as_int in groups:
+        claimed: dict[int, bytes | int] = {}
+        for key in keys:
+            index = as_int(key) & ((1 << depth) - 1)
+            _require_free(held, index, key, what)
+            _require_free(claimed, index, key, what)
+            claimed[index] = key
 
 # %% ../nbs/09_rollup.ipynb #069ffd10
 from .gadgets import MerkleProof, verify_proof
@@ -714,6 +752,7 @@ def check_transaction(state: L2State, tx: Transaction, ctx: BlockContext, gas_av
     if account.balance < cost:
         raise InsufficientBalance(f"sender 0x{sender.hex()} has {account.balance} wei, needs {cost} "
                                   "(value + gas limit × gas price)")
+    check_state_keys(state, [sender, tx.to] + ([ctx.fee_recipient] if tx.gas_price else []))  # a fee iff a price
     return sender
 
 # %% ../nbs/09_rollup.ipynb #fc64f7bd
@@ -733,34 +772,40 @@ def _call_contract(state: L2State, tx: Transaction, sender: bytes, gas: int, ctx
     return status, result.gas_left, result.output, result.storage, result.trace, result.refund
 
 # %% ../nbs/09_rollup.ipynb #8c8092b1
+def _storage_writes(before: Mapping[int, int], after: Mapping[int, int]) -> dict[int, int]:
+    "The slots whose word a call changed, with their new words, in slot order."
+    slots = sorted(set(before) | set(after))
+    return {slot: after.get(slot, 0) for slot in slots if before.get(slot, 0) != after.get(slot, 0)}
+
 def apply_transaction(state: L2State, tx: Transaction, ctx: BlockContext,
                       gas_available: int = BLOCK_GAS_LIMIT) -> Receipt:
-    "Check and apply one transaction; a rejected transaction raises and leaves the state unchanged."
+    "Check and apply one transaction; a rejected one raises a `TransactionError` and leaves the state as it was."
     sender = check_transaction(state, tx, ctx, gas_available)
     pre_state_root, gas = state.state_root, tx.gas - intrinsic_gas(tx.data)
-    trace, refund, withdrawal, storage_after = (), 0, None, None
+    trace, refund, withdrawal, writes = (), 0, None, {}
     if state.account(tx.to).code_commitment:
         status, gas_left, output, storage_after, trace, refund = _call_contract(state, tx, sender, gas, ctx)
-        if tx.to == L2_TO_L1_MESSAGE_PASSER and status == "success":
-            withdrawal = withdrawal_of(state.get_storage(tx.to, 0), storage_after)
+        if status == "success":
+            writes = _storage_writes(state.storage_words(tx.to), storage_after)
+            if tx.to == L2_TO_L1_MESSAGE_PASSER:
+                withdrawal = withdrawal_of(state.get_storage(tx.to, 0), storage_after)
     else:
         status, gas_left, output = "success", gas, b""
+    check_state_keys(state, [], {tx.to: writes})   # the last check, and still before the first write
     gas_used = tx.gas - gas_left
     gas_used -= min(refund, gas_used // 2)
-    ok = status == "success"
+    ok, fee = status == "success", gas_used * tx.gas_price
     account = state.account(sender)
     set_account(state, sender, replace(account, nonce=account.nonce + 1,
-                                       balance=account.balance - gas_used * tx.gas_price - (tx.value if ok else 0)))
+                                       balance=account.balance - fee - (tx.value if ok else 0)))
     if ok:
         recipient = state.account(tx.to)
         set_account(state, tx.to, replace(recipient, balance=recipient.balance + tx.value))
-        before = state.storage_words(tx.to)
-        for slot in sorted(set(before) | set(storage_after or {})) if storage_after is not None else ():
-            if before.get(slot, 0) != storage_after.get(slot, 0):
-                set_storage(state, tx.to, slot, storage_after.get(slot, 0))
-    if gas_used * tx.gas_price:
+        for slot, word in writes.items():
+            set_storage(state, tx.to, slot, word)
+    if fee:
         vault = state.account(ctx.fee_recipient)
-        set_account(state, ctx.fee_recipient, replace(vault, balance=vault.balance + gas_used * tx.gas_price))
+        set_account(state, ctx.fee_recipient, replace(vault, balance=vault.balance + fee))
     return Receipt(tx.hash, sender, status, gas_used, output, pre_state_root, state.state_root, trace, withdrawal)
 
 # %% ../nbs/09_rollup.ipynb #9925db08
@@ -823,9 +868,14 @@ def batch_of(block: Block) -> SingularBatch:
                          block.header.timestamp, tuple(tx.encode() for tx in block.transactions))
 
 # %% ../nbs/09_rollup.ipynb #c5309f7d
+from .evm_circuit import CircuitConfig, PRODUCTION_SHAPE
+
+class CircuitConfigMismatch(RollupError):
+    "A rollup config whose block circuit indexes other trees or pays another fee recipient than the chain."
+
 @dataclass(frozen=True)
 class RollupConfig:
-    "The parameters all nodes of one L2 chain agree on (op-node's rollup config, trimmed)."
+    "The parameters all nodes of one L2 chain agree on (op-node's rollup config, trimmed, plus the block circuit)."
     chain_id: int = L2_CHAIN_ID
     l2_genesis_time: int = L1_GENESIS_TIME       # L2 block 0's timestamp
     l1_genesis: int = 0                          # L1 origin of L2 block 0
@@ -838,11 +888,27 @@ class RollupConfig:
     fee_recipient: bytes = SEQUENCER_FEE_VAULT
     account_depth: int = ACCOUNT_TREE_DEPTH
     storage_depth: int = STORAGE_TREE_DEPTH
+    circuit: CircuitConfig | None = None         # the circuit every block must fit; None: PRODUCTION_SHAPE at these depths
+
+    def __post_init__(self):
+        fee_recipient = int.from_bytes(self.fee_recipient, "big")
+        if self.circuit is None:   # filled in once, here: afterwards the field always holds the chain's circuit
+            object.__setattr__(self, "circuit", replace(PRODUCTION_SHAPE, account_depth=self.account_depth,
+                                                        storage_depth=self.storage_depth, fee_recipient=fee_recipient))
+        if not isinstance(self.circuit, CircuitConfig):
+            raise CircuitConfigMismatch(f"circuit must be a chapter-08 CircuitConfig, got {type(self.circuit).__name__}")
+        chain = (self.account_depth, self.storage_depth, fee_recipient)
+        circuit = (self.circuit.account_depth, self.circuit.storage_depth, self.circuit.fee_recipient)
+        if circuit != chain:
+            raise CircuitConfigMismatch(f"(account_depth, storage_depth, fee_recipient): the circuit has ({circuit[0]}, "
+                                        f"{circuit[1]}, {circuit[2]:#x}), the chain ({chain[0]}, {chain[1]}, {chain[2]:#x})")
 
     def hash(self) -> bytes:
-        "keccak256 of the RLP list of the fields, in declaration order."
-        return keccak(rlp.encode([getattr(self, f) for f in self.__dataclass_fields__]))
+        "keccak256 of the RLP list of the fields in declaration order, the circuit as the list of its own fields."
+        circuit = [getattr(self.circuit, f) for f in self.circuit.__dataclass_fields__]
+        return keccak(rlp.encode([circuit if f == "circuit" else getattr(self, f) for f in self.__dataclass_fields__]))
 
+# %% ../nbs/09_rollup.ipynb #c51a7b5a
 @dataclass(frozen=True)
 class Genesis:
     "The L2 genesis state: balances, contract code and storage."
@@ -923,6 +989,30 @@ class RollupNode:
         "The latest block."
         return self.blocks[-1]
 
+# %% ../nbs/09_rollup.ipynb #f3004051
+from .evm_circuit import EvmCircuitError, Tx, check_block_fits
+
+class BlockDoesNotFitCircuit(TransactionError):
+    "A transaction that would make its block unprovable by the chain's block circuit (`RollupConfig.circuit`)."
+
+def circuit_transaction(tx: Transaction, sender: bytes) -> Tx:
+    "Chapter 08's view of a transaction: the recovered sender and the fields the circuit commits to."
+    return Tx(int.from_bytes(sender, "big"), int.from_bytes(tx.to, "big"), tx.value, tx.nonce, tx.gas, tx.data, tx.gas_price)
+
+def check_block_provable(config: RollupConfig,     # the chain, with its circuit
+                         pre_state: State,         # the block's pre-state, as `L2State.circuit_state()` gives it
+                         txs: Sequence[Tx],        # the block's transactions, as `circuit_transaction` gives them
+                         post_state_root: bytes,   # the state root the L2 reached after them
+                        ) -> None:
+    "Raise `BlockDoesNotFitCircuit` unless the chain's circuit proves `txs` from `pre_state` to `post_state_root`."
+    try:
+        run = check_block_fits(config.circuit, pre_state, txs)
+    except EvmCircuitError as e:
+        raise BlockDoesNotFitCircuit(f"the block would not fit the chain's circuit: {type(e).__name__}: {e}") from None
+    if run.post_state_root.to_bytes(32, "big") != post_state_root:
+        raise BlockDoesNotFitCircuit(f"the circuit's transition reaches state root 0x{run.post_state_root:064x}, "
+                                     f"the L2 reached 0x{post_state_root.hex()}")
+
 # %% ../nbs/09_rollup.ipynb #0c57119f
 @patch
 def build_block(self: RollupNode, timestamp: int, l1_origin: L1BlockRef, transactions: Sequence[Transaction], *,
@@ -931,19 +1021,24 @@ def build_block(self: RollupNode, timestamp: int, l1_origin: L1BlockRef, transac
     "Execute `transactions` on the head and append the block; return it and the transactions left out."
     parent, config = self.head.header, self.config
     ctx = BlockContext(parent.number + 1, timestamp, config.fee_recipient, config.block_gas_limit, config.chain_id)
-    saved = None if skip_invalid else self.state.copy()
-    included, receipts, left_out, gas_used = [], [], [], 0
+    pre_state, state = self.state.circuit_state(), self.state   # the block's pre-state, as the circuit sees it
+    included, receipts, left_out, circuit_txs, gas_used = [], [], [], [], 0
     for tx in transactions:
+        trial = state.copy()
         try:
-            receipts.append(apply_transaction(self.state, tx, ctx, config.block_gas_limit - gas_used))
+            receipt = apply_transaction(trial, tx, ctx, config.block_gas_limit - gas_used)
+            candidate = [*circuit_txs, circuit_transaction(tx, receipt.sender)]
+            check_block_provable(config, pre_state, candidate, trial.state_root)   # the block so far plus this one
         except TransactionError as e:
             if not skip_invalid:
-                self.state = saved
-                raise
+                raise            # the head's state is untouched: it is replaced only below
             left_out.append((tx, e))
             continue
+        state, circuit_txs = trial, candidate
         included.append(tx)
-        gas_used += receipts[-1].gas_used
+        receipts.append(receipt)
+        gas_used += receipt.gas_used
+    self.state = state
     header = BlockHeader(parent.hash, ctx.number, timestamp, l1_origin.number, l1_origin.hash,
                          config.fee_recipient, self.state.state_root, transactions_root(included),
                          gas_used, config.block_gas_limit)
@@ -990,8 +1085,6 @@ def state_at(self: RollupNode, n: int) -> L2State:
     return replay.state
 
 # %% ../nbs/09_rollup.ipynb #e7e338f8
-from .evm_circuit import Tx
-
 def circuit_transactions(node: RollupNode,  # a node that has blocks first+1..last
                          first: int,        # the range starts after this block (its state is the pre-state)
                          last: int,         # and ends with this block
@@ -1001,9 +1094,7 @@ def circuit_transactions(node: RollupNode,  # a node that has blocks first+1..la
     txs = []
     for n in range(first + 1, last + 1):
         trace = node.block_trace(n)
-        for tx, receipt in zip(trace.transactions, trace.receipts):
-            txs.append(Tx(int.from_bytes(receipt.sender, "big"), int.from_bytes(tx.to, "big"), tx.value, tx.nonce, tx.gas,
-                          tx.data, tx.gas_price))
+        txs += [circuit_transaction(tx, receipt.sender) for tx, receipt in zip(trace.transactions, trace.receipts)]
     return txs
 
 # %% ../nbs/09_rollup.ipynb #1ee9e3ed

@@ -91,12 +91,18 @@ def _state():
     return genesis_state(RollupConfig(), make_genesis())
 
 
-def _rejects(tx, error, match, gas_available=30_000_000):
-    state = _state()
-    root = state.state_root
+def _snapshot(state):
+    """Everything a rejected transaction must leave as it was: the root, the accounts, storage and the index maps."""
+    return (state.state_root, state.accounts, {a: state.storage_words(a) for a in state.accounts},
+            dict(state._account_index), {a: dict(m) for a, m in state._slot_index.items()})
+
+
+def _rejects(tx, error, match, gas_available=30_000_000, state=None):
+    state = _state() if state is None else state
+    before = _snapshot(state)
     with pytest.raises(error, match=match):
         apply_transaction(state, tx, CTX, gas_available)
-    assert state.state_root == root          # a rejected transaction changes nothing
+    assert _snapshot(state) == before         # a rejected transaction changes nothing
 
 
 def test_rejects_nonce_too_high():
@@ -341,11 +347,125 @@ def test_rejects_addresses_sharing_the_account_tree_index():
         set_account(state, twin, state.account(twin).__class__(balance=1))
 
 
+# --- tree-index collisions are transaction errors, found before any write ----------------------------------
+
+TWO_SLOTS = bytes.fromhex("00000000000000000000000000000000000c0de4")
+TWO_SLOTS_CODE = bytes.fromhex("6001600155" + "600164010000000155" + "00")   # SSTORE(1, 1); SSTORE(2^32 + 1, 1)
+SLOT_TWIN_CODE = bytes.fromhex("600164010000000055" + "00")                    # SSTORE(2^32, 1): slot 0's index
+
+
+def test_state_key_collision_is_a_transaction_error():
+    from lumoz_ref.rollup import TransactionError
+    assert issubclass(StateKeyCollision, TransactionError)
+
+
+@pytest.mark.parametrize("gas_price", [0, 7])
+def test_rejects_transfer_to_address_sharing_the_senders_index(gas_price):
+    twin = b"\x99" * 16 + ADDRS[0][-4:]
+    _rejects(sign_transaction(KEYS[1], nonce=0, to=twin, value=5, gas_price=gas_price), StateKeyCollision,
+             f"0x{twin.hex()} and 0x{ADDRS[0].hex()} share tree index")
+
+
+def test_rejects_transfer_to_address_sharing_the_fee_recipients_index_when_it_pays_a_fee():
+    twin = b"\x77" * 16 + CTX.fee_recipient[-4:]        # the vault is still empty: the two collide with each other
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=twin, value=5, gas_price=1), StateKeyCollision, "share tree index")
+    state = _state()
+    apply_transaction(state, sign_transaction(KEYS[0], nonce=0, to=twin, value=5, gas_price=0), CTX)  # no fee: fine
+    assert state.account(twin).balance == 5
+
+
+def test_rejects_sender_sharing_an_index_even_at_gas_price_zero():
+    fresh_key = next(k.to_bytes(32, "big") for k in range(1000, 10**6)
+                     if address_of_key(k.to_bytes(32, "big"))[-1:] == ADDRS[1][-1:])   # one byte: found fast
+    state = genesis_state(RollupConfig(account_depth=8, storage_depth=8), make_genesis())
+    _rejects(sign_transaction(fresh_key, nonce=0, to=ADDRS[2], gas_price=0), StateKeyCollision, "share tree index",
+             state=state)
+
+
+def test_rejects_call_writing_two_slots_that_share_an_index():
+    state = genesis_state(RollupConfig(), replace(make_genesis(), code={TWO_SLOTS: TWO_SLOTS_CODE}))
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=TWO_SLOTS, gas=100_000), StateKeyCollision,
+             "slots of 0x0+c0de4: 0x100000001 and 0x1 share tree index 0x1", state=state)
+
+
+def test_rejects_call_writing_a_slot_sharing_an_index_with_a_stored_word():
+    genesis = replace(make_genesis(), code={COUNTER: SLOT_TWIN_CODE}, storage={COUNTER: {0: 5}})
+    state = genesis_state(RollupConfig(), genesis)
+    _rejects(sign_transaction(KEYS[0], nonce=0, to=COUNTER, gas=100_000), StateKeyCollision,
+             "0x100000000 and 0x0 share tree index", state=state)
+
+
+def test_emptied_account_gives_its_index_back():
+    state = _state()
+    twin = b"\x99" * 16 + ADDRS[0][-4:]
+    set_account(state, ADDRS[0], replace(state.account(ADDRS[0]), balance=0))
+    assert ADDRS[0] not in state._account_index.values()
+    set_account(state, twin, replace(state.account(twin), balance=1))
+    assert state._account_index[int.from_bytes(twin[-4:], "big")] == twin
+
+
+def test_sequencer_leaves_out_a_colliding_transaction_and_derivation_follows():
+    """The fork this used to cause: a half-applied collision in the sequencer, and every later batch dropped."""
+    config, genesis = RollupConfig(), make_genesis()
+    net = Devnet(config, genesis)
+    twin = b"\x99" * 16 + ADDRS[0][-4:]
+    net.step([sign_transaction(KEYS[1], nonce=0, to=twin, value=5, gas_price=7),
+              sign_transaction(KEYS[1], nonce=0, to=ADDRS[2], value=5, gas_price=7)])
+    net.step([sign_transaction(KEYS[1], nonce=1, to=ADDRS[0], value=5, gas_price=7)])
+    net.flush()
+    assert [type(e) for _, e in net.sequencer.rejected] == [StateKeyCollision]
+    assert [len(b.transactions) for b in net.node.blocks] == [0, 1, 1]
+    verifier = derive_chain(config, genesis, net.inbox.entries)
+    assert verifier.log == [] and verifier.head.hash == net.node.head.hash
+
+
+def test_verifier_drops_batch_with_a_colliding_transaction():
+    config, genesis = RollupConfig(), make_genesis()
+    origin = simulated_l1_block(0)
+    genesis_hash = derive_chain(config, genesis, []).head.hash
+    twin = b"\x99" * 16 + ADDRS[0][-4:]
+    bad = (sign_transaction(KEYS[1], nonce=0, to=ADDRS[2], value=5), sign_transaction(KEYS[1], nonce=1, to=twin, value=5))
+    batch = SingularBatch(genesis_hash, 0, origin.hash, config.l2_genesis_time + 2, tuple(t.encode() for t in bad))
+    node = derive_chain(config, genesis, _post_batches([batch]))
+    assert node.head.number == 0 and "dropped: addresses" in node.log[0] and "share tree index" in node.log[0]
+    assert node.state.state_root == node.blocks[0].header.state_root      # nothing of the batch was applied
+
+
+# --- the rollup config and its circuit -----------------------------------------------------------------------
+
 def test_rollup_config_hash_binds_every_field():
+    from lumoz_ref.evm_circuit import PRODUCTION_SHAPE
     base = RollupConfig()
     assert base.hash() == RollupConfig().hash()
     assert base.hash() != replace(base, chain_id=902).hash()
     assert base.hash() != replace(base, seq_window_size=3599).hash()
+    for name in ("max_txs", "max_calls", "max_steps", "calldata_words", "account_slots", "storage_slots"):
+        other = replace(base, circuit=replace(PRODUCTION_SHAPE, **{name: getattr(PRODUCTION_SHAPE, name) // 2}))
+        assert base.hash() != other.hash(), name
+
+
+def test_rollup_config_default_circuit_is_the_production_shape_at_the_chains_depths():
+    from lumoz_ref.evm_circuit import PRODUCTION_SHAPE
+    assert RollupConfig().circuit == PRODUCTION_SHAPE
+    small = RollupConfig(account_depth=8, storage_depth=7)
+    assert (small.circuit.account_depth, small.circuit.storage_depth, small.circuit.max_txs) == (8, 7, PRODUCTION_SHAPE.max_txs)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"account_depth": 16}, r"the circuit has \(32, 32, .*the chain \(16, 32"),
+    ({"storage_depth": 8}, r"the chain \(32, 8"),
+    ({"fee_recipient": b"\x42" * 20}, r"the chain \(32, 32, 0x4242"),
+])
+def test_rollup_config_refuses_a_circuit_for_other_trees_or_fee_recipient(changes, match):
+    from lumoz_ref.rollup import CircuitConfigMismatch
+    with pytest.raises(CircuitConfigMismatch, match=match):
+        replace(RollupConfig(), **changes)          # keeps the default's circuit: depths 32, the fee vault
+
+
+def test_rollup_config_refuses_a_circuit_that_is_not_a_circuit_config():
+    from lumoz_ref.rollup import CircuitConfigMismatch
+    with pytest.raises(CircuitConfigMismatch, match="must be a chapter-08 CircuitConfig"):
+        RollupConfig(circuit={"max_txs": 4})
 
 
 @pytest.mark.interop
