@@ -189,8 +189,13 @@ def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="s
                   wtns_path: Optional[Path] = typer.Option(None, "--wtns", help="its witness .wtns"),
                   backend: str = typer.Option("python", help="python | native"),
                   repeats: int = typer.Option(1, min=1),
+                  workers: Optional[int] = typer.Option(None, min=1, max=256, help="also prove on W workers (chapter 05a)"),
+                  scheduler: Optional[str] = typer.Option(None, help="a dask scheduler, tcp://HOST:PORT, for the W-worker prove"),
                   as_json: bool = typer.Option(False, "--json")):
-    "Time Groth16 setup, prove and verify; prints one JSON object with --json."
+    "Time Groth16 setup, prove and verify; with --workers, the single- and W-worker prove in one run. --json: one object."
+    if workers is not None or scheduler is not None:
+        if constraints is None: fail_input("--workers and --scheduler take the chain circuit: give --constraints N")
+        return _bench_distributed(None, None, f"chain({constraints})", constraints, workers or 1, scheduler, backend, repeats, as_json)
     from rich.text import Text
     from lumoz_ref.bench import machine_facts, peak_rss_mib
     from lumoz_ref.groth16 import benchmark_groth16, chain_circuit
@@ -219,11 +224,34 @@ def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="s
     console.print(table)
 
 # %% ../nbs/99_cli.ipynb #86329844
+def _bench_distributed(r1cs, witness, circuit: str, constraints: int | None, workers: int, scheduler: str | None,
+                       backend: str, repeats: int, as_json: bool) -> None:
+    "Print chapter 05a's record: prove_s on W workers and prove_s_1 on one, measured in the same run."
+    from lumoz_ref.distributed_prover import DistributedProverError, bench_distributed, bench_distributed_circuit
+    try:
+        record = (bench_distributed(constraints, workers, scheduler, backend, repeats=repeats) if r1cs is None
+                  else bench_distributed_circuit(r1cs, witness, workers, scheduler, backend, repeats=repeats))
+    except (DistributedProverError, *_groth16_errors()) as error:
+        fail_with(error)
+    record = {"circuit": circuit, **record}
+    if as_json: return print_json(record)
+    console.print(f"{circuit}: prove {record['prove_s_1']:.2f} s on one worker, {record['prove_s']:.2f} s on "
+                  f"{record['workers']} ({record['prove_s_1'] / record['prove_s']:.2f}×)")
+
 @bench_app.command("block")
 def bench_block(word_bits: int = typer.Option(256, help="word size proven (256: full EVM words)"),
                 seed: int = typer.Option(0, help="seed of the set-up's toxic waste"),
+                workers: Optional[int] = typer.Option(None, min=1, max=256, help="also prove on W workers (chapter 05a)"),
+                scheduler: Optional[str] = typer.Option(None, help="a dask scheduler, tcp://HOST:PORT, for the W-worker prove"),
+                backend: str = typer.Option("python", help="python | native (with --workers)"),
                 as_json: bool = typer.Option(False, "--json")):
-    "Prove an example L2 block with the state-transition circuit of chapter 08."
+    "Prove an example L2 block with the state-transition circuit of chapter 08 (with --workers: on one and on W workers)."
+    if workers is not None or scheduler is not None:
+        from lumoz_ref.evm_circuit import CircuitConfig, apply_block, build_block_circuit, example_block
+        if word_bits != 256: fail_input("the state-transition circuit proves 256-bit EVM words only")
+        state, txs = example_block()
+        circuit = build_block_circuit(CircuitConfig(), state, apply_block(state, txs))
+        return _bench_distributed(circuit.r1cs, circuit.witness, "example block", None, workers or 1, scheduler, backend, 1, as_json)
     from lumoz_ref.bench import machine_facts, peak_rss_mib
     from lumoz_ref.evm_circuit import EvmCircuitError, benchmark_block
     try:
@@ -283,13 +311,13 @@ def _play(scenario, show_progress: bool):
         return run_scenario(scenario, progress=progress)
 
 @app.command("run")
-def run(scenario: Path = typer.Argument(..., help="scenario file (TOML)"),
+def run(scenario: str = typer.Argument(..., help="scenario file (TOML), or a bundled scenario by name: honest, fraud, …"),
         as_json: bool = typer.Option(False, "--json"),
         backend: str = typer.Option("auto", help="auto | python | native")):
     "Run a dispute scenario end to end; print the outcome, balances and timeline."
     from lumoz_ref.dispute import load_scenario
     try:
-        loaded = load_scenario(scenario)  # the file first: a bad one costs no set-up
+        loaded = load_scenario(_scenario_path(scenario))  # the file first: a bad one costs no set-up
         _use_backend(backend)
         outcome = _play(loaded, show_progress=not as_json)
     except _library_errors() as error:
@@ -323,12 +351,22 @@ def _show_outcome(outcome) -> None:
     console.print(f"[dim]real time spent proving: {outcome.proving_seconds:.1f} s[/]")
 
 # %% ../nbs/99_cli.ipynb #a12f1aac
-DEMO_SCENARIOS = ("honest.toml", "fraud.toml")  # played by `lumoz-ref demo`, from data/scenarios
+DEMO_SCENARIOS = ("honest.toml", "fraud.toml")  # played by `lumoz-ref demo`, from the bundled scenarios
 
 def _scenario_dir() -> Path:
-    "data/scenarios of the source tree this package runs from."
+    "The bundled scenarios: lumoz_ref/scenarios in an installed wheel, data/scenarios in the source tree."
     import lumoz_ref
-    return Path(lumoz_ref.__file__).resolve().parents[1] / "data" / "scenarios"
+    package = Path(lumoz_ref.__file__).resolve().parent
+    for folder in (package / "scenarios", package.parent / "data" / "scenarios"):
+        if folder.is_dir(): return folder
+    fail_input(f"the bundled scenarios are missing: neither {package / 'scenarios'} nor the source tree's data/scenarios")
+
+def _scenario_path(name_or_path: str) -> Path:
+    "A path as given if it exists, else the bundled scenario of that name (`honest` or `honest.toml`)."
+    path = Path(name_or_path)
+    if path.exists() or path.parent != Path("."): return path
+    bundled = _scenario_dir() / (name_or_path if name_or_path.endswith(".toml") else f"{name_or_path}.toml")
+    return bundled if bundled.is_file() else path
 
 def _demo_foundations() -> None:
     "A small circuit, its witness, and the QAP divisibility that Groth16 relies on."

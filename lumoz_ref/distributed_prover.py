@@ -37,7 +37,7 @@ from .groth16 import prove as groth16_prove
 __all__ = ['WORKER_KEYS_KEPT', 'DISTRIBUTED_SPEEDUP_TARGET', 'DistributedProverError', 'InvalidSplit', 'UnsupportedExecutor',
            'ChunkFailed', 'ProverClosed', 'KeyChunk', 'split_key', 'wire_partial_sums', 'h_partial_sum',
            'coset_evaluations', 'coset_shift', 'h_from_cosets', 'combine_partials', 'DistributedProver',
-           'prove_distributed', 'four_step_ntt', 'bench_distributed']
+           'prove_distributed', 'four_step_ntt', 'bench_distributed', 'bench_distributed_circuit']
 
 # %% ../nbs/05a_distributed_prover.ipynb #27cf26e9
 class DistributedProverError(Exception):
@@ -507,10 +507,15 @@ def bench_distributed(constraints: int,            # N: size of chapter 05's cha
                       repeats: int = 1,            # proofs on each side; the fastest is reported
                      ) -> dict:
     "Chapter 05's prove against the W-worker prove of the chain circuit, in one run: a JSON-ready record."
+    return bench_distributed_circuit(*chain_circuit(constraints), workers, scheduler, backend, chunks, seed, repeats)
+
+def bench_distributed_circuit(r1cs: R1CS, witness: list[int],  # any circuit with a satisfying witness
+                              workers: int, scheduler: str | None = None, backend: str = "python",
+                              chunks: int | None = None, seed: int = 0, repeats: int = 1) -> dict:
+    "`bench_distributed` for a circuit of the caller's (chapter 08's block circuit, say)."
     if not _is_count(workers) or workers < 1: raise InvalidSplit(f"workers must be an int ≥ 1, got {workers!r}")
     if not _is_count(repeats) or repeats < 1: raise InvalidSplit(f"repeats must be an int ≥ 1, got {repeats!r}")
     if backend not in BACKENDS: raise InvalidSplit(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    r1cs, witness = chain_circuit(constraints)
     previous = get_backend()
     try: set_backend(backend)
     except BackendUnavailable as e: raise InvalidSplit(f"backend {backend!r} cannot run here: {e}") from None
