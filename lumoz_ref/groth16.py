@@ -28,19 +28,19 @@ from .qap import compute_h, evaluate_qap_at, numerator_on_coset, qap_domain_size
 from lumoz_ref.curve import (
     BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, batch_mul_g1, batch_mul_g2,
     final_exponentiation, g1_add, g1_neg, g1_to_evm_bytes, g2_to_evm_bytes, get_backend, gt_mul, miller_loop,
-    msm_g1, msm_g2, pairing, pairing_check, set_backend, validate_g1, validate_g2,
+    is_on_curve_g1, is_on_curve_g2, msm_g1, msm_g2, pairing, pairing_check, set_backend, validate_g1, validate_g2,
 )
 
 # %% auto #0
 __all__ = ['G1Point', 'G2Point', 'SNARKJS_GT_POWER', 'MAX_JSON_FILE_BYTES', 'MAX_JSON_DEPTH', 'MAX_ZKEY_FILE_BYTES',
-           'MAX_CHAIN_CONSTRAINTS', 'BACKENDS', 'Groth16Error', 'MalformedProof', 'MalformedKey', 'PublicInputError',
-           'ToxicWaste', 'VerifyingKey', 'ProvingKey', 'Proof', 'setup_with_toxic_waste', 'setup', 'prove',
-           'PreparedVerifyingKey', 'prepare_verifying_key', 'public_input_point', 'verify_prepared', 'verify',
+           'MAX_CHAIN_CONSTRAINTS', 'BACKENDS', 'PROVING_KEY_MAGIC', 'Groth16Error', 'MalformedProof', 'MalformedKey',
+           'PublicInputError', 'ToxicWaste', 'VerifyingKey', 'ProvingKey', 'Proof', 'setup_with_toxic_waste', 'setup',
+           'prove', 'PreparedVerifyingKey', 'prepare_verifying_key', 'public_input_point', 'verify_prepared', 'verify',
            'g1_from_json', 'g2_from_json', 'g1_to_json', 'g2_to_json', 'proof_from_json', 'proof_to_json',
            'snarkjs_alpha_beta', 'verifying_key_from_json', 'verifying_key_to_json', 'public_from_json',
            'public_to_json', 'load_proof', 'save_proof', 'load_verifying_key', 'save_verifying_key', 'load_public',
            'save_public', 'encode_eip197_calldata', 'solidity_calldata', 'verify_files', 'prove_files', 'load_zkey',
-           'chain_circuit', 'benchmark_groth16']
+           'chain_circuit', 'benchmark_groth16', 'save_proving_key', 'load_proving_key']
 
 # %% ../nbs/05_groth16.ipynb #177cf849
 class Groth16Error(ValueError):
@@ -734,3 +734,54 @@ def _benchmark_runs(r1cs: R1CS, witness: list[int], backend: str, repeats: int, 
             "domain_size": pk.domain_size, "backend": backend, "repeats": repeats,
             **{key: round(median(xs), 4) for key, xs in runs.items()},
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+# %% ../nbs/05_groth16.ipynb #0e1a441c
+PROVING_KEY_MAGIC: bytes = b"lzpk"
+_PK_HEADER = struct.Struct(">4sIQBIQQQ")   # magic, version 1, domain size, h basis, |IC|, wires, |L|, |H|
+_H_BASES = ("monomial", "odd_coset")
+
+def _g1_bytes(p: G1Point) -> bytes: return bytes(64) if p is None else p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")
+def _g2_bytes(q: G2Point) -> bytes:
+    return bytes(128) if q is None else b"".join(c.to_bytes(32, "big") for c in (*q[0], *q[1]))
+
+def save_proving_key(pk: ProvingKey, path: str | Path) -> None:
+    "Write `pk` (with its verifying key) to `path` in this library's binary format."
+    vk = pk.vk
+    head = _PK_HEADER.pack(PROVING_KEY_MAGIC, 1, pk.domain_size, _H_BASES.index(pk.h_basis), len(vk.ic),
+                           pk.n_wires, len(pk.l_query), len(pk.h_query))
+    g1s = [vk.alpha_g1, *vk.ic, pk.beta_g1, pk.delta_g1, *pk.a_query, *pk.b_g1_query, *pk.l_query, *pk.h_query]
+    g2s = [vk.beta_g2, vk.gamma_g2, vk.delta_g2, *pk.b_g2_query]
+    write_file_bytes(path, head + b"".join(map(_g1_bytes, g1s)) + b"".join(map(_g2_bytes, g2s)))
+
+# %% ../nbs/05_groth16.ipynb #4e91ef77
+def _read_points(buf: memoryview, offset: int, count: int, size: int, what: str) -> tuple[list, int]:
+    "`count` points of `size` bytes from `offset`: G1 (x, y) or G2 ((x0, x1), (y0, y1)), None for all-zero bytes."
+    out = []
+    for k in range(count):
+        raw = buf[offset + k * size: offset + (k + 1) * size]
+        if not any(raw): out.append(None); continue
+        c = [int.from_bytes(raw[i:i + 32], "big") for i in range(0, size, 32)]
+        if max(c) >= P: raise MalformedKey(f"{what}[{k}]: a coordinate is not below p")
+        point = (c[0], c[1]) if size == 64 else ((c[0], c[1]), (c[2], c[3]))
+        if not (is_on_curve_g1 if size == 64 else is_on_curve_g2)(point):
+            raise MalformedKey(f"{what}[{k}] is not on the curve")
+        out.append(point)
+    return out, offset + count * size
+
+def load_proving_key(path: str | Path) -> ProvingKey:
+    "The proving key `save_proving_key` wrote; MalformedKey for anything else, before anything large is allocated."
+    data = read_file_bytes(path, MAX_ZKEY_FILE_BYTES, MalformedKey, magic=PROVING_KEY_MAGIC)
+    if len(data) < _PK_HEADER.size: raise MalformedKey(f"{path}: {len(data)} bytes, shorter than the header")
+    _, version, n, basis, n_ic, m, n_l, n_h = _PK_HEADER.unpack_from(data)
+    if version != 1 or basis >= len(_H_BASES): raise MalformedKey(f"{path}: version {version}, h basis {basis}: not ours")
+    n_g1, n_g2 = 1 + n_ic + 2 + 2 * m + n_l + n_h, 3 + m
+    if len(data) != _PK_HEADER.size + 64 * n_g1 + 128 * n_g2:
+        raise MalformedKey(f"{path}: {len(data)} bytes, the header's counts need {_PK_HEADER.size + 64 * n_g1 + 128 * n_g2}")
+    buf = memoryview(data)
+    g1, at = _read_points(buf, _PK_HEADER.size, n_g1, 64, "G1 points")
+    g2, _ = _read_points(buf, at, n_g2, 128, "G2 points")
+    for k, q in enumerate(g2[:3]): _check_g2(q, f"verifying key G2 point {k}", MalformedKey)   # the subgroup, too
+    vk = VerifyingKey(g1[0], g2[0], g2[1], g2[2], tuple(g1[1:1 + n_ic]))
+    a, rest = g1[3 + n_ic:3 + n_ic + m], g1[3 + n_ic + m:]
+    return ProvingKey(vk, g1[1 + n_ic], g1[2 + n_ic], tuple(a), tuple(rest[:m]), tuple(g2[3:]), tuple(rest[m:m + n_l]),
+                      tuple(rest[m + n_l:]), n, _H_BASES[basis])
