@@ -15,7 +15,7 @@ import random
 import time
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -34,23 +34,26 @@ from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS
                           L1_BLOCK_TIME, NO_PARENT, PROOF_MATURITY_DELAY_SECONDS, ZERO_ADDRESS, Contract, DisputeGame,
                           FaultProofSystem, GameStatus, Groth16VerifierContract, IncorrectBondAmount,
                           InvalidAnchorGame, InvalidDisputeGame, InvalidProof, L1Chain, Msg, OutputRootAnchor,
-                          OutputRootProof, Revert, actor_address, deploy_fault_proof_system, encode_extra_data, ether,
+                          OutputRootProof, Revert, actor_address, payable, deploy_fault_proof_system, encode_extra_data, ether,
                           format_ether)
 
 # %% auto #0
 __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT_BOND', 'CHALLENGER_BOND', 'BINDING_INPUT_NAMES',
-           'DISPUTE_ROLLUP', 'DISPUTE_CIRCUIT', 'L2_GAS_PRICE', 'DISPUTE_SETUP_SEED', 'WITHDRAWAL_AMOUNT',
-           'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'ACTOR_FUNDS', 'RESOLVER_DELAY', 'DisputeError',
+           'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'MAX_SCENARIO_BYTES', 'MAX_L2_BLOCKS',
+           'MAX_WITHDRAWALS', 'MAX_DURATION', 'ACTOR_FUNDS', 'MAX_AMOUNT', 'MAX_TEXT', 'L1_GAS_PER_TRANSACTION',
+           'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'RESOLVER_DELAY', 'DisputeError',
            'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim', 'GameNotInProgress',
            'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate', 'ParentGameNotResolved',
            'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused', 'NoCreditToClaim', 'ProofBinding',
            'binding_public_inputs', 'binding_digest', 'binding_circuit', 'DisputeProofSystem', 'BindingProofSystem',
            'ProposalStatus', 'BondDistributionMode', 'ClaimData', 'ZKGameConfig', 'ZKDisputeGame',
            'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof', 'DisputeWorld', 'build_world',
-           'StateTransitionError', 'MissingL1Data', 'RollupMismatch', 'ProverStateMismatch', 'InvalidOutputPreimage',
-           'OutputRootOracle', 'output_preimage', 'post_output', 'seeded_circuit_keys', 'StateTransitionProofSystem',
-           'ScenarioError', 'Scenario', 'load_scenario', 'L2Run', 'alice_l1', 'build_l2', 'faulty_state',
-           'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario', 'outcome_markdown']
+           'StateTransitionError', 'MissingL1Data', 'RollupMismatch', 'ProverStateMismatch', 'BlockHashMismatch',
+           'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage', 'post_output', 'dispute_circuit_keys',
+           'insecure_seeded_circuit_keys', 'StateTransitionProofSystem', 'insecure_toxic_waste', 'forge_proof',
+           'ScenarioError', 'Scenario', 'check_funds', 'load_scenario', 'L2Run', 'plan_proposals', 'alice_l1',
+           'build_l2', 'faulty_state', 'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario',
+           'outcome_markdown']
 
 # %% ../nbs/11_dispute.ipynb #b6847bb8
 ZK_GAME_TYPE: int = 10                     # zk-dispute-game.md, Overview: "registered as game type 10"
@@ -266,6 +269,7 @@ def initialize(self: ZKDisputeGame, msg: Msg) -> None:
 
 # %% ../nbs/11_dispute.ipynb #9f434215
 @patch
+@payable                      # the challenger bond comes with the call
 def challenge(self: ZKDisputeGame, msg: Msg) -> ProposalStatus:
     "Dispute the claim with the challenger bond; the prove deadline starts now."
     cd = self.claim_data
@@ -450,30 +454,33 @@ def build_world(proof_system: DisputeProofSystem,          # the circuit the gam
 
 # %% ../nbs/11_dispute.ipynb #1edeb562
 from functools import lru_cache
+from .curve import G1_GENERATOR, G2_GENERATOR, g1_add, g1_mul, g1_neg, g2_mul
 from .evm_circuit import (CircuitConfig, EvmCircuitError, Tx, apply_block, block_public_inputs,
-                                   build_block_circuit, prove_block, setup_block_circuit)
+                                   build_block_circuit, check_block_fits, prove_block, setup_block_circuit)
+from .groth16 import ProvingKey, ToxicWaste
 from .r1cs import UnsatisfiedConstraint
-from .rollup import (Account, L2State, RollupError, StateProof, account_leaf, circuit_transactions,
-                              prove_account, set_account)
+from .rollup import (OUTPUT_VERSION_V0, Account, L2State, RollupError, StateProof, account_leaf,
+                              circuit_transactions, prove_account, set_account)
 
 class StateTransitionError(ValueError):
     "Base of the state-transition proof system's errors."
 class MissingL1Data(StateTransitionError): "The L1 data a game needs (an output preimage, a batch) is not there."
 class RollupMismatch(StateTransitionError): "The game's rollup configuration is not the proof system's."
 class ProverStateMismatch(StateTransitionError): "The prover's synced L2 state does not have the game's pre-state root."
-class InvalidOutputPreimage(Revert): "A posted preimage whose message-passer root its state root does not hold."
+class BlockHashMismatch(StateTransitionError): "An output's block hash is not that of the L2 block derived from L1 at its number."
+class InvalidOutputPreimage(Revert): "A posted preimage that is not version 0, or whose message-passer root its state root does not hold."
 
-DISPUTE_ROLLUP: RollupConfig = RollupConfig(account_depth=8, storage_depth=7)
-# the scenarios' L2: small trees, so that the circuit below (129,962 constraints) fits an NTT domain of 2^17;
-# storage depth 7 leaves room for 31 withdrawal records in the message passer
 DISPUTE_CIRCUIT: CircuitConfig = CircuitConfig(
     max_txs=5, max_calls=1, max_steps=32, stack_depth=5, code_size=64, calldata_words=2, account_slots=4,
-    storage_slots=5, account_depth=DISPUTE_ROLLUP.account_depth, storage_depth=DISPUTE_ROLLUP.storage_depth,
-    fee_recipient=int.from_bytes(DISPUTE_ROLLUP.fee_recipient, "big"))
-# four transfers and one withdrawal (the message passer: 31 steps, 42 bytes, 5 slots) among two people,
-# the message passer and the fee vault
+    storage_slots=5, account_depth=8, storage_depth=7, fee_recipient=int.from_bytes(SEQUENCER_FEE_VAULT, "big"))
+# small trees, so that the circuit (129,962 constraints) fits an NTT domain of 2^17; storage depth 7 leaves room for
+# 31 withdrawal records in the message passer. One proof holds four transfers and one withdrawal (the message
+# passer: 31 steps, 42 bytes, 5 slots) among two people, the message passer and the fee vault
+DISPUTE_ROLLUP: RollupConfig = RollupConfig(account_depth=DISPUTE_CIRCUIT.account_depth,
+                                            storage_depth=DISPUTE_CIRCUIT.storage_depth, circuit=DISPUTE_CIRCUIT)
+# the scenarios' L2: the circuit's trees and fee recipient (chapter 09's default fee vault), and every one of its
+# blocks fits DISPUTE_CIRCUIT (chapter 09's rule), so a game's range of one block is always provable
 L2_GAS_PRICE: int = 10**9        # 1 gwei: what the scenarios' L2 transactions pay per gas
-DISPUTE_SETUP_SEED: int = 2025   # the simulation's trusted setup is seeded: reproducible, and its toxic waste is public
 
 # %% ../nbs/11_dispute.ipynb #6bab78ea
 class OutputRootOracle(Contract):
@@ -486,6 +493,7 @@ class OutputRootOracle(Contract):
     def post(self, msg: Msg, preimage: OutputRootProof, message_passer: Account, opening: StateProof) -> bytes:
         "Store `preimage` if `opening` shows `message_passer` (with the preimage's message-passer root) under its state root."
         address, state_root = int.from_bytes(L2_TO_L1_MESSAGE_PASSER, "big"), int.from_bytes(preimage.state_root, "big")
+        if preimage.version != OUTPUT_VERSION_V0: raise InvalidOutputPreimage(f"output version 0x{preimage.version.hex()} is not 0")
         if state_root >= R: raise InvalidOutputPreimage(f"state root 0x{preimage.state_root.hex()[:16]}… is not a field element")
         if not (opening.root == state_root and opening.index == address & ((1 << self.account_depth) - 1)
                 and opening.leaf == account_leaf(address, message_passer) and opening.verify()):
@@ -498,11 +506,10 @@ class OutputRootOracle(Contract):
         self.emit("OutputPosted", root=root)
         return root
 
-    def state_root_of(self, root: bytes) -> int:
-        "The state root inside the output root `root` (MissingL1Data if its preimage was never posted)."
-        if root not in self.preimages:
-            raise MissingL1Data(f"no preimage of output root 0x{root.hex()[:16]}… was posted to the oracle")
-        return int.from_bytes(self.preimages[root].state_root, "big")
+    def preimage_of(self, root: bytes) -> OutputRootProof:
+        "The posted preimage of output root `root` (MissingL1Data if it was never posted)."
+        if root not in self.preimages: raise MissingL1Data(f"no preimage of output root 0x{root.hex()[:16]}… was posted to the oracle")
+        return self.preimages[root]
 
 def output_preimage(state: L2State,              # the L2 state the output commits to
                     block_hash: bytes,           # the L2 block's hash
@@ -517,29 +524,30 @@ def post_output(chain: L1Chain, oracle: str, poster: str, state: L2State, block_
 
 # %% ../nbs/11_dispute.ipynb #877e76ef
 @lru_cache(maxsize=4)
-def seeded_circuit_keys(config: CircuitConfig = DISPUTE_CIRCUIT, seed: int = DISPUTE_SETUP_SEED):
-    "The block circuit's keys from a seeded setup, computed once per process."
-    return setup_block_circuit(config, seed)
+def dispute_circuit_keys(config: CircuitConfig = DISPUTE_CIRCUIT) -> tuple[ProvingKey, VerifyingKey]:
+    "Keys of block circuit `config` from a fresh setup (toxic waste from `secrets`, then forgotten), made once per process."
+    return setup_block_circuit(config, None)
 
-def _l1_block_number(chain: L1Chain, block_hash: bytes) -> int:
-    for block in reversed(chain.blocks):
-        if block.hash == block_hash: return block.number
-    raise MissingL1Data(f"L1 head 0x{block_hash.hex()[:16]}… is not a block of this chain")
+@lru_cache(maxsize=4)
+def insecure_seeded_circuit_keys(config: CircuitConfig, insecure_seed: int) -> tuple[ProvingKey, VerifyingKey]:
+    "INSECURE: keys whose toxic waste anyone can recompute from `insecure_seed` and forge any proof with; tests only."
+    return setup_block_circuit(config, insecure_seed)
 
 class StateTransitionProofSystem:
-    "Chapter 08's block circuit as the game's proof system: public inputs from game state and L1 data."
+    "Chapter 08's block circuit as the game's proof system, on fresh random keys unless `insecure_seed` is given."
 
     def __init__(self, rollup: RollupConfig,                       # the L2 chain the games are about
                  genesis: Genesis,                                 # its genesis (where derivation starts)
                  config: CircuitConfig = DISPUTE_CIRCUIT,          # the block circuit's shape
-                 seed: int | None = DISPUTE_SETUP_SEED):           # seeded setup (shared per process); None draws from `secrets`
+                 insecure_seed: int | None = None):                # None: fresh keys (secrets); an int: FORGEABLE keys, tests only
         if (rollup.account_depth, rollup.storage_depth) != (config.account_depth, config.storage_depth):
             raise StateTransitionError(f"the rollup's trees have depths {(rollup.account_depth, rollup.storage_depth)}, "
                                        f"the circuit {(config.account_depth, config.storage_depth)}")
         if int.from_bytes(rollup.fee_recipient, "big") != config.fee_recipient:
             raise StateTransitionError(f"the rollup pays fees to 0x{rollup.fee_recipient.hex()}, the circuit to {config.fee_recipient:#x}")
-        self.rollup, self.genesis, self.config = rollup, genesis, config
-        self.pk, self.vk = seeded_circuit_keys(config, seed) if seed is not None else setup_block_circuit(config, None)
+        self.rollup, self.genesis, self.config, self.insecure_seed = rollup, genesis, config, insecure_seed
+        self.pk, self.vk = (dispute_circuit_keys(config) if insecure_seed is None
+                            else insecure_seeded_circuit_keys(config, insecure_seed))
         self.l1: tuple[L1Chain, str, str] | None = None   # (chain, batch inbox, output oracle)
         self.node: RollupNode | None = None               # the prover's L2 node
 
@@ -554,6 +562,11 @@ class StateTransitionProofSystem:
         self.node = node
 
 # %% ../nbs/11_dispute.ipynb #e8c6436f
+def _l1_block_number(chain: L1Chain, block_hash: bytes) -> int:
+    for block in reversed(chain.blocks):
+        if block.hash == block_hash: return block.number
+    raise MissingL1Data(f"L1 head 0x{block_hash.hex()[:16]}… is not a block of this chain")
+
 @patch
 def l1_view(self: StateTransitionProofSystem, binding: ProofBinding) -> tuple[int, int, list[Tx]]:
     "(pre-state root, claimed state root, the range's transactions), read from L1 for `binding`'s game."
@@ -564,14 +577,21 @@ def l1_view(self: StateTransitionProofSystem, binding: ProofBinding) -> tuple[in
     chain, inbox, oracle = self.l1
     head = _l1_block_number(chain, binding.l1_head)
     entries = [(t.block_number, t.data) for t in chain.at(inbox).batcher_transactions() if t.block_number <= head]
-    derived = derive_chain(self.rollup, self.genesis, entries)
+    derived = derive_chain(self.rollup, self.genesis, entries, l1_head=head)   # forced empty blocks up to the head too
     first, last = binding.starting_block_number, binding.l2_block_number
     if derived.head.number < last:
         raise MissingL1Data(f"the batch inbox up to L1 block {head} derives L2 blocks up to {derived.head.number}, "
                             f"the game claims block {last}")
-    txs = circuit_transactions(derived, first, last)
-    return chain.at(oracle).state_root_of(binding.starting_output_root), chain.at(oracle).state_root_of(binding.root_claim), txs
+    state_roots = []
+    for n, root in ((first, binding.starting_output_root), (last, binding.root_claim)):
+        preimage = chain.at(oracle).preimage_of(root)
+        if preimage.latest_blockhash != derived.blocks[n].hash:
+            raise BlockHashMismatch(f"the output of L2 block {n} carries block hash 0x{preimage.latest_blockhash.hex()[:16]}…, "
+                                    f"the block derived from L1 up to block {head} has 0x{derived.blocks[n].hash.hex()[:16]}…")
+        state_roots.append(int.from_bytes(preimage.state_root, "big"))
+    return state_roots[0], state_roots[1], circuit_transactions(derived, first, last)
 
+# %% ../nbs/11_dispute.ipynb #5a1e0c01
 @patch
 def public_inputs(self: StateTransitionProofSystem, binding: ProofBinding) -> list[int]:
     "The block circuit's four inputs: pre and claimed state roots, transaction commitment, binding digest."
@@ -591,6 +611,21 @@ def prove(self: StateTransitionProofSystem, binding: ProofBinding, rng: random.R
     circuit = build_block_circuit(self.config, state, apply_block(state, txs, self.config.fee_recipient), binding=binding_digest(binding),
                                   claimed_post_state_root=post)
     return prove_block(self.pk, circuit, rng=rng)
+
+# %% ../nbs/11_dispute.ipynb #5a1e0c03
+def insecure_toxic_waste(insecure_seed: int) -> ToxicWaste:
+    "The toxic waste behind `insecure_seeded_circuit_keys(config, insecure_seed)`, recomputed from the public seed."
+    return ToxicWaste.sample(random.Random(insecure_seed))
+
+def forge_proof(vk: VerifyingKey, toxic_waste: ToxicWaste, public_inputs: list[int], a: int = 1, b: int = 1) -> Proof:
+    "A proof of ANY public inputs from the setup's toxic waste and no witness: what a known trapdoor allows."
+    if len(public_inputs) != vk.n_public:
+        raise ValueError(f"the key takes {vk.n_public} public inputs, got {len(public_inputs)}")
+    ic_x = vk.ic[0]
+    for x, point in zip(public_inputs, vk.ic[1:]): ic_x = g1_add(ic_x, g1_mul(point, x % R))
+    tw, delta_inv = toxic_waste, pow(toxic_waste.delta, -1, R)
+    c = g1_add(g1_mul(G1_GENERATOR, (a * b - tw.alpha * tw.beta) * delta_inv % R), g1_neg(g1_mul(ic_x, tw.gamma * delta_inv % R)))
+    return Proof(g1_mul(G1_GENERATOR, a), g2_mul(G2_GENERATOR, b), c)
 
 # %% ../nbs/11_dispute.ipynb #17f902b3
 class ScenarioError(ValueError):
@@ -624,14 +659,25 @@ class Scenario:
 
     @property
     def proposal_blocks(self) -> tuple[int, ...]:
-        "The L2 blocks whose outputs are proposed, in order."
+        "The L2 blocks the proposer aims at (every interval-th); `plan_proposals` adds one wherever a range would not fit one proof."
         return tuple(range(self.proposal_interval, self.l2_blocks + 1, self.proposal_interval))
+
+# %% ../nbs/11_dispute.ipynb #5a1e0c06
+MAX_SCENARIO_BYTES: int = 64 * 1024   # a scenario is a page of TOML: a larger file is refused before it is parsed
+MAX_L2_BLOCKS: int = 64               # each block is signed, derived and, if disputed, proven: a run takes minutes
+MAX_WITHDRAWALS: int = 31             # the message passer's storage tree (depth 7) holds 31 four-word records
+MAX_DURATION: int = 604_800           # seconds: 7 days, OP's longest default (challenge window, DelayedWETH, proof maturity);
+                                      # a run then mines at most a few hundred thousand simulated L1 blocks (seconds)
+ACTOR_FUNDS: int = ether(100)         # each actor's L1 balance at the start of a run
+MAX_AMOUNT: int = ACTOR_FUNDS         # wei: no single amount above what an actor holds
+MAX_TEXT: int = 2_000                 # characters of a name or a description
+L1_GAS_PER_TRANSACTION: int = 1_000_000  # an upper bound on any transaction of a run (create and prove use ~300,000)
 
 # %% ../nbs/11_dispute.ipynb #fe942936
 _REQUIRED = object()
 _SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
     "scenario": {"name": ("str", _REQUIRED), "description": ("str", ""), "seed": ("uint", 0)},
-    "l2": {"blocks": ("uint", _REQUIRED), "proposal_interval": ("uint", _REQUIRED), "withdrawal_blocks": ("blocks", [])},
+    "l2": {"blocks": ("count", _REQUIRED), "proposal_interval": ("count", _REQUIRED), "withdrawal_blocks": ("blocks", [])},
     "sequencer": {"faulty_output_at": ("blocks", [])},
     "game": {"max_challenge_duration": ("seconds", MAX_CHALLENGE_DURATION), "max_prove_duration": ("seconds", MAX_PROVE_DURATION),
              "init_bond": ("wei", INIT_BOND), "challenger_bond": ("wei", CHALLENGER_BOND)},
@@ -645,35 +691,52 @@ _SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
 }
 _UNITS = {"wei": 1, "gwei": 10**9, "ether": 10**18, "eth": 10**18}
 
+def _show(value: object) -> str:
+    "repr(value), cut to 60 characters: error messages quote the file, not all of it."
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 def _parse_amount(value: object, where: str) -> int:
-    "Wei from an int or a string '<decimal> <unit>'."
+    "Wei from an int or a string '<decimal> <unit>': finite, whole, between 0 and MAX_AMOUNT."
     if isinstance(value, int) and not isinstance(value, bool): wei = value
-    elif isinstance(value, str) and len(value.split()) == 2 and value.split()[1].lower() in _UNITS:
+    elif isinstance(value, str) and len(value) <= 80 and len(value.split()) == 2 and value.split()[1].lower() in _UNITS:
         amount, unit = value.split()
-        try: wei = Decimal(amount) * _UNITS[unit.lower()]
-        except InvalidOperation: raise ScenarioError(f"{where}: {value!r} is not an amount like '0.08 ether'") from None
-        if wei != wei.to_integral_value(): raise ScenarioError(f"{where}: {value!r} is not a whole number of wei")
-        wei = int(wei)
-    else: raise ScenarioError(f"{where}: expected wei (an integer) or a string like '0.08 ether', got {value!r}")
-    if wei < 0: raise ScenarioError(f"{where}: an amount cannot be negative, got {value!r}")
+        try: number = Decimal(amount)
+        except InvalidOperation: raise ScenarioError(f"{where}: {_show(value)} is not an amount like '0.08 ether'") from None
+        if not number.is_finite() or (number and not -40 <= number.adjusted() <= 40):   # Infinity, NaN, 1E±999999999:
+            raise ScenarioError(f"{where}: {_show(value)} is not an amount of wei from 0 to {format_ether(MAX_AMOUNT)} ether")
+        with localcontext(prec=200): number *= _UNITS[unit.lower()]   # exact: at most 80 digits times a power of ten
+        if number != number.to_integral_value(): raise ScenarioError(f"{where}: {_show(value)} is not a whole number of wei")
+        wei = int(number)
+    else: raise ScenarioError(f"{where}: expected wei (an integer) or a string like '0.08 ether', got {_show(value)}")
+    if wei < 0: raise ScenarioError(f"{where}: an amount cannot be negative, got {_show(value)}")
+    if wei > MAX_AMOUNT: raise ScenarioError(f"{where}: {_show(value)} is more than {format_ether(MAX_AMOUNT)} ETH, all an actor holds")
     return wei
 
 # %% ../nbs/11_dispute.ipynb #68cfbf9d
 def _parse_value(kind: str, value: object, where: str) -> object:
     def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
     if kind == "str":
-        if not isinstance(value, str): raise ScenarioError(f"{where}: expected a string, got {value!r}")
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise ScenarioError(f"{where}: expected a string of at most {MAX_TEXT} characters, got {_show(value)}")
         return value
     if kind == "bool":
-        if not isinstance(value, bool): raise ScenarioError(f"{where}: expected true or false, got {value!r}")
+        if not isinstance(value, bool): raise ScenarioError(f"{where}: expected true or false, got {_show(value)}")
         return value
     if kind in ("uint", "seconds"):
-        if not is_int(value) or value < 0: raise ScenarioError(f"{where}: expected a non-negative integer, got {value!r}")
+        top = MAX_DURATION if kind == "seconds" else 2**64 - 1
+        if not is_int(value) or not 0 <= value <= top:
+            raise ScenarioError(f"{where}: expected an integer from 0 to {top}{' (seconds: 7 days)' if kind == 'seconds' else ''}, got {_show(value)}")
+        return value
+    if kind == "count":
+        if not is_int(value) or not 1 <= value <= MAX_L2_BLOCKS:
+            raise ScenarioError(f"{where} must be between 1 and {MAX_L2_BLOCKS}, got {_show(value)}")
         return value
     if kind == "wei": return _parse_amount(value, where)
     if kind == "blocks":
-        if not isinstance(value, list) or not all(is_int(v) and v > 0 for v in value):
-            raise ScenarioError(f"{where}: expected a list of positive L2 block numbers, got {value!r}")
+        if (not isinstance(value, list) or not all(is_int(v) and 0 < v <= MAX_L2_BLOCKS for v in value)
+                or len(set(value)) != len(value)):
+            raise ScenarioError(f"{where}: expected a list of distinct L2 block numbers from 1 to {MAX_L2_BLOCKS}, got {_show(value)}")
         return tuple(value)
     raise AssertionError(kind)
 
@@ -681,11 +744,11 @@ def _read_sections(data: dict, source: str) -> dict[str, object]:
     values = {}
     for section, content in data.items():
         if section not in _SCHEMA:
-            raise ScenarioError(f"{source}: unknown section [{section}] (known: {', '.join(_SCHEMA)})")
+            raise ScenarioError(f"{source}: unknown section [{_show(section)[1:-1]}] (known: {', '.join(_SCHEMA)})")
         if not isinstance(content, dict): raise ScenarioError(f"{source}: [{section}] must be a table")
         for key in content:
             if key not in _SCHEMA[section]:
-                raise ScenarioError(f"{source}: unknown key {section}.{key} (known in [{section}]: {', '.join(_SCHEMA[section])})")
+                raise ScenarioError(f"{source}: unknown key {section}.{_show(key)[1:-1]} (known in [{section}]: {', '.join(_SCHEMA[section])})")
     for section, keys in _SCHEMA.items():
         for key, (kind, default) in keys.items():
             if key in data.get(section, {}): values[f"{section}.{key}"] = _parse_value(kind, data[section][key], f"{source}: {section}.{key}")
@@ -695,7 +758,6 @@ def _read_sections(data: dict, source: str) -> dict[str, object]:
 
 # %% ../nbs/11_dispute.ipynb #e29a6131
 def _check_run(v: dict, source: str) -> None:
-    if v["l2.blocks"] < 1: raise ScenarioError(f"{source}: l2.blocks must be at least 1")
     if not 1 <= v["l2.proposal_interval"] <= v["l2.blocks"]:
         raise ScenarioError(f"{source}: l2.proposal_interval must be between 1 and l2.blocks ({v['l2.blocks']}), got {v['l2.proposal_interval']}")
     for key in ("game.max_prove_duration", "game.max_challenge_duration"):
@@ -708,23 +770,53 @@ def _check_run(v: dict, source: str) -> None:
         if stray: raise ScenarioError(f"{source}: {key} names L2 blocks {stray} that are never proposed (proposed: {sorted(proposed)})")
     late = [b for b in v["l2.withdrawal_blocks"] if b > v["l2.blocks"]]
     if late: raise ScenarioError(f"{source}: l2.withdrawal_blocks names L2 blocks {late} after the last block ({v['l2.blocks']})")
+    if len(v["l2.withdrawal_blocks"]) > MAX_WITHDRAWALS:
+        raise ScenarioError(f"{source}: l2.withdrawal_blocks names {len(v['l2.withdrawal_blocks'])} blocks; the message passer holds {MAX_WITHDRAWALS}")
+
+def check_funds(scenario: Scenario, games: int, source: str) -> None:
+    "ScenarioError unless every actor can pay its bonds and gas for `games` games (worst case) from ACTOR_FUNDS."
+    gas = L1_GAS_PER_TRANSACTION * scenario.gas_price          # wei per transaction, at most
+    needs = {"proposer": games * scenario.init_bond + (1 + 4 * games) * gas,   # preimages, create, two claims each
+             "challenger": games * scenario.challenger_bond + 3 * games * gas,  # a challenge in every game, two claims
+             "prover": 3 * games * gas, "resolver": 3 * games * gas, "front-runner": games * gas,
+             "batcher": (scenario.l2_blocks + 1) * gas, "alice": len(scenario.withdrawal_blocks) * (games + 4) * gas}
+    short = [f"the {who} may need {format_ether(need)} ETH" for who, need in needs.items() if need > ACTOR_FUNDS]
+    if short:
+        raise ScenarioError(f"{source}: {', '.join(short)} for bonds and gas in {games} games at {scenario.gas_price} wei "
+                            f"per gas, and holds {format_ether(ACTOR_FUNDS)} ETH (game.init_bond, game.challenger_bond, l1.gas_price)")
+
+# %% ../nbs/11_dispute.ipynb #5a1e0c07
+def _read_text(path: Path) -> str:
+    "The file's text: a regular, readable file of at most MAX_SCENARIO_BYTES, in UTF-8 (else ScenarioError)."
+    try:
+        if not path.exists(): raise ScenarioError(f"{path}: no such scenario file")
+        if path.is_dir(): raise ScenarioError(f"{path}: is a directory, not a scenario file")
+        if not path.is_file(): raise ScenarioError(f"{path}: is not a regular file")
+        with path.open("rb") as f: raw = f.read(MAX_SCENARIO_BYTES + 1)     # never more, whatever the file claims
+    except PermissionError: raise ScenarioError(f"{path}: cannot be read (permission denied)") from None
+    except (OSError, ValueError) as e: raise ScenarioError(f"{path}: cannot be read ({e})") from None
+    if len(raw) > MAX_SCENARIO_BYTES: raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a scenario file")
+    try: return raw.decode("utf-8")
+    except UnicodeDecodeError as e: raise ScenarioError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 def load_scenario(path: str | Path) -> Scenario:
-    "Read and validate a scenario TOML file; ScenarioError names the field that is wrong."
+    "Read and validate a scenario TOML file; ScenarioError names the field (or the file's problem) that is wrong."
     path = Path(path)
-    try: data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError: raise ScenarioError(f"{path}: no such scenario file") from None
-    except UnicodeDecodeError as e: raise ScenarioError(f"{path}: not UTF-8 text ({e.reason})") from None
+    try: data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None
+    except RecursionError: raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
+    except ValueError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None   # e.g. an integer of 5000 digits
     v = _read_sections(data, str(path))
     _check_run(v, str(path))
-    return Scenario(v["scenario.name"], v["scenario.description"], v["scenario.seed"], v["l2.blocks"],
-                    v["l2.proposal_interval"], v["sequencer.faulty_output_at"], v["game.max_challenge_duration"],
-                    v["game.max_prove_duration"], v["game.init_bond"], v["game.challenger_bond"],
-                    v["delays.dispute_game_finality"], v["delays.delayed_weth"], v["challenger.enabled"],
-                    v["challenger.reaction_time"], v["challenger.challenge_honest"], v["prover.enabled"],
-                    v["prover.proving_time"], v["prover.honest"], v["l2.withdrawal_blocks"], v["delays.proof_maturity"],
-                    v["mempool.front_runner"], v["l1.gas_price"])
+    scenario = Scenario(v["scenario.name"], v["scenario.description"], v["scenario.seed"], v["l2.blocks"],
+                        v["l2.proposal_interval"], v["sequencer.faulty_output_at"], v["game.max_challenge_duration"],
+                        v["game.max_prove_duration"], v["game.init_bond"], v["game.challenger_bond"],
+                        v["delays.dispute_game_finality"], v["delays.delayed_weth"], v["challenger.enabled"],
+                        v["challenger.reaction_time"], v["challenger.challenge_honest"], v["prover.enabled"],
+                        v["prover.proving_time"], v["prover.honest"], v["l2.withdrawal_blocks"], v["delays.proof_maturity"],
+                        v["mempool.front_runner"], v["l1.gas_price"])
+    check_funds(scenario, len(scenario.proposal_blocks), str(path))    # build_l2 checks again once splits are known
+    return scenario
 
 # %% ../nbs/11_dispute.ipynb #cd6c93f7
 @dataclass
@@ -734,9 +826,31 @@ class L2Run:
     verify_node: RollupNode
     inbox: list[tuple[int, bytes]]        # (L1 block, batcher transaction data)
     genesis: Genesis
+    proposal_blocks: tuple[int, ...] = ()  # the blocks the proposer proposes (`plan_proposals`)
 
 def _l2_key(seed: int, who: str) -> bytes:
     return keccak(f"lumoz_ref scenario {seed}: {who}".encode())
+
+# %% ../nbs/11_dispute.ipynb #5a1e0c09
+def plan_proposals(node: RollupNode,                          # the L2 chain (a verify node)
+                   interval: int,                             # the proposer aims at every `interval`-th block
+                   config: CircuitConfig = DISPUTE_CIRCUIT,   # a game's whole range must fit one proof of this shape
+                  ) -> tuple[int, ...]:
+    "The L2 blocks the proposer proposes: every `interval`-th, and sooner wherever a range would not fit one proof."
+    if not 1 <= interval: raise ValueError(f"the proposal interval must be at least 1, got {interval}")
+    proposals, parent, state = [], 0, node.state_at(0).circuit_state()
+    for target in range(interval, node.head.number + 1, interval):
+        while parent < target:
+            end, run = parent, None
+            while end < target:
+                try: run = check_block_fits(config, state, circuit_transactions(node, parent, end + 1))
+                except EvmCircuitError as e:
+                    if end == parent: raise StateTransitionError(f"L2 block {end + 1} alone does not fit one proof: {e}") from None
+                    break
+                end += 1
+            proposals.append(end)
+            parent, state = end, run.post_state
+    return tuple(proposals)
 
 # %% ../nbs/11_dispute.ipynb #93785007
 WITHDRAWAL_AMOUNT: int = ether(1)      # what alice withdraws in each of a scenario's withdrawal blocks
@@ -747,7 +861,7 @@ def alice_l1(scenario: Scenario) -> str:
     return actor_address(f"{scenario.name}:alice")
 
 def build_l2(scenario: Scenario) -> L2Run:
-    "Produce the scenario's L2 blocks with the devnet and re-derive them from the batch inbox."
+    "Produce the scenario's L2 blocks with the devnet, re-derive them from the batch inbox, plan the proposals."
     from coincurve import PrivateKey
     alice_key = _l2_key(scenario.seed, "alice")
     alice = rollup_address_of(PrivateKey(alice_key).public_key.format(compressed=False))
@@ -761,14 +875,19 @@ def build_l2(scenario: Scenario) -> L2Run:
                                         gas=150_000, gas_price=L2_GAS_PRICE, chain_id=config.chain_id,
                                         data=initiate_withdrawal_calldata(bytes.fromhex(alice_l1(scenario)[2:]), 100_000)))
         nonce += len(txs)
-        devnet.step(txs)
+        if len(devnet.step(txs).transactions) != len(txs):
+            raise ScenarioError(f"scenario.seed = {scenario.seed}: the sequencer left alice's transaction out of L2 block {n} "
+                                f"({devnet.sequencer.rejected[-1][1]}); another seed gives other L2 accounts")
     devnet.flush()
     inbox = list(devnet.inbox.entries)
     verify_node = derive_chain(config, genesis, inbox)
     if verify_node.head.number != scenario.l2_blocks:
         raise ScenarioError(f"the verify node derived {verify_node.head.number} blocks, the sequencer made {scenario.l2_blocks}")
-    return L2Run(devnet, verify_node, inbox, genesis)
+    proposals = plan_proposals(verify_node, scenario.proposal_interval)
+    check_funds(scenario, len(proposals), scenario.name)
+    return L2Run(devnet, verify_node, inbox, genesis, proposals)
 
+# %% ../nbs/11_dispute.ipynb #5a1e0c0c
 FRAUD_MINT: int = ether(1000)   # what the faulty sequencer's claimed state credits to its fee vault
 
 def faulty_state(node: RollupNode, n: int) -> L2State:
@@ -790,7 +909,6 @@ class TimelineEntry:
 
 # %% ../nbs/11_dispute.ipynb #9e4a763f
 ACTORS: tuple[str, ...] = ("proposer", "challenger", "prover", "resolver", "batcher", "front-runner")
-ACTOR_FUNDS: int = ether(100)     # each actor's L1 balance at the start of a run
 RESOLVER_DELAY: int = 60          # seconds after a game can be resolved before the resolver (anyone) does it
 
 # %% ../nbs/11_dispute.ipynb #4ce1ece2
@@ -869,7 +987,8 @@ def on_propose(self: _Run, k: int) -> None:
     self.games.append(game)
     self.correct[game] = claim == self.truth(k) and g.starting.root == self.truth(g.starting.l2_block_number)
     self.log("proposer", "proposal", f"game #{g.index}: output root 0x{claim.hex()[:10]}… for L2 block {k}"
-             f"{' (WRONG: a state with 1000 ETH minted to the sequencer)' if faulty else ''}, parent "
+             f"{' (WRONG: a state with 1000 ETH minted to the sequencer)' if faulty else ''}"
+             f"{'' if k in s.proposal_blocks else ' (before the interval: one more block would not fit one proof)'}, parent "
              f"{'anchor' if parent is None else '#' + str(parent_index)}, bond {format_ether(s.init_bond)} ETH")
     if s.challenger_enabled: self.at(self.chain.timestamp + s.reaction_time, lambda: self.on_challenge(game))
     self.at(g.claim_data.deadline + RESOLVER_DELAY, self.on_resolve_all)
@@ -1103,14 +1222,14 @@ def _outcome(self: _Run) -> ScenarioOutcome:
 # %% ../nbs/11_dispute.ipynb #1bc261c7
 def run_scenario(scenario: Scenario,
                  progress: Callable[[int, int, str], None] | None = None,  # called (done, total, message) per step
-                 proof_system: DisputeProofSystem | None = None,           # default: chapter 08's circuit (StateTransitionProofSystem)
+                 proof_system: DisputeProofSystem | None = None,           # default: chapter 08's circuit on fresh keys (dispute_circuit_keys)
                 ) -> ScenarioOutcome:
     "Play a scenario end to end on a fresh L1, with real state-transition proofs; return its outcome."
-    l2 = build_l2(scenario)
+    l2 = build_l2(scenario)                         # ScenarioError here comes before any circuit set-up
     run = _Run(scenario, l2, proof_system or StateTransitionProofSystem(l2.devnet.config, l2.genesis), progress)
     t0 = run.chain.blocks[0].timestamp
     for l1_block, data in l2.inbox: run.at(t0 + L1_BLOCK_TIME * l1_block, lambda data=data: run.on_batch(data))
-    for k in scenario.proposal_blocks:
+    for k in l2.proposal_blocks:
         included = l2.verify_node.batch_info(k).inclusion_l1_block
         run.at(t0 + L1_BLOCK_TIME * (included + 1), lambda k=k: run.on_propose(k))
     while run.queue:

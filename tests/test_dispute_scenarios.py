@@ -1,5 +1,6 @@
-"""Scenario files (chapter 11): the strict loader's errors name the field; the bundled scenarios run end to end
-with real proofs and end as their descriptions say."""
+"""Scenario files (chapter 11): the strict loader's errors name the field, every count, window and amount is
+bounded, and any file gives a Scenario or a ScenarioError, quickly; the bundled scenarios run end to end with real
+proofs and end as their descriptions say; the proposer only proposes ranges that fit one proof."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,14 +9,19 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lumoz_ref.dispute import BindingProofSystem, ScenarioError, load_scenario, run_scenario
+import lumoz_ref.dispute as dispute
+from lumoz_ref.dispute import (DISPUTE_CIRCUIT, MAX_AMOUNT, MAX_DURATION, MAX_L2_BLOCKS, MAX_SCENARIO_BYTES, BindingProofSystem,
+                               ScenarioError, build_l2, load_scenario, run_scenario)
+from lumoz_ref.evm_circuit import CircuitLimitExceeded, apply_block, build_block_circuit, check_block_fits
 from lumoz_ref.l1 import ether, groth16_verifier_gas
+from lumoz_ref.rollup import circuit_transactions
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 MINIMAL = """
@@ -25,6 +31,19 @@ name = "t"
 blocks = 4
 proposal_interval = 2
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def native_backend():
+    "MCL when installed (chapter 04): the same keys and proofs, several times faster."
+    from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
+    before = get_backend()
+    try:
+        set_backend("native")
+    except BackendUnavailable:
+        pass
+    yield
+    set_backend(before)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -53,6 +72,22 @@ def test_minimal_scenario_takes_the_documented_defaults(tmp_path):
     ("[challenger]\nreaction_time = true\n", "challenger.reaction_time"),
     ("[sequencer]\nfaulty_output_at = [3]\n", "sequencer.faulty_output_at"),
     ("[challenger]\nchallenge_honest = [0]\n", "challenger.challenge_honest"),
+    # upper bounds: a run must stay finite
+    ("[game]\nmax_challenge_duration = 10000000000\n", "game.max_challenge_duration"),
+    ("[game]\nmax_prove_duration = 604801\n", "game.max_prove_duration"),
+    ("[prover]\nproving_time = 99999999999999999999\n", "prover.proving_time"),
+    ("[challenger]\nreaction_time = 700000\n", "challenger.reaction_time"),
+    ("[delays]\ndelayed_weth = 31536000\n", "delays.delayed_weth"),
+    # amounts: finite, whole, at most what an actor holds
+    ('[game]\ninit_bond = "Infinity ether"\n', "game.init_bond"),
+    ('[game]\ninit_bond = "-Infinity ether"\n', "game.init_bond"),
+    ('[game]\ninit_bond = "1E+999999999 ether"\n', "game.init_bond"),
+    ('[game]\nchallenger_bond = "NaN ether"\n', "game.challenger_bond"),
+    ('[game]\nchallenger_bond = "sNaN gwei"\n', "game.challenger_bond"),
+    ('[game]\ninit_bond = "101 ether"\n', "game.init_bond"),
+    ("[game]\ninit_bond = 1000000000000000000000000000000\n", "game.init_bond"),
+    ('[l1]\ngas_price = "1E+40 wei"\n', "l1.gas_price"),
+    ("[sequencer]\nfaulty_output_at = [65]\n", "sequencer.faulty_output_at"),
 ])
 def test_rejects_bad_field_naming_it(tmp_path, extra, field):
     with pytest.raises(ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]")):
@@ -67,6 +102,89 @@ def test_rejects_withdrawal_after_the_last_block(tmp_path):
 def test_rejects_missing_required_key(tmp_path):
     with pytest.raises(ScenarioError, match="l2.blocks is required"):
         load_scenario(write(tmp_path, '[scenario]\nname = "t"\n[l2]\nproposal_interval = 2\n'))
+
+
+@pytest.mark.parametrize("blocks", [0, MAX_L2_BLOCKS + 1, 10**9, 10**400])
+def test_rejects_l2_blocks_out_of_bounds_at_once(tmp_path, blocks):
+    "An enormous l2.blocks used to allocate a set of that size while loading."
+    t0 = time.perf_counter()
+    with pytest.raises(ScenarioError, match=f"l2.blocks must be between 1 and {MAX_L2_BLOCKS}"):
+        load_scenario(write(tmp_path, f'[scenario]\nname = "t"\n[l2]\nblocks = {blocks}\nproposal_interval = 1\n'))
+    assert time.perf_counter() - t0 < 1
+
+
+@pytest.mark.parametrize("before, after, field", [
+    ('name = "t"', 'name = "t"\nseed = 18446744073709551616', "scenario.seed"),
+    ("proposal_interval = 2", "proposal_interval = 2\nwithdrawal_blocks = [1, 1]", "l2.withdrawal_blocks"),
+    ('name = "t"', 'name = "' + "t" * 2001 + '"', "scenario.name"),
+])
+def test_rejects_bad_field_in_minimal_sections(tmp_path, before, after, field):
+    with pytest.raises(ScenarioError, match=field):
+        load_scenario(write(tmp_path, MINIMAL.replace(before, after)))
+
+
+def test_rejects_too_many_withdrawals(tmp_path):
+    blocks = list(range(1, 33))
+    with pytest.raises(ScenarioError, match="message passer holds 31"):
+        load_scenario(write(tmp_path, f'[scenario]\nname = "t"\n[l2]\nblocks = 40\nproposal_interval = 1\nwithdrawal_blocks = {blocks}\n'))
+
+
+def test_rejects_unaffordable_bonds_naming_the_actor(tmp_path):
+    with pytest.raises(ScenarioError, match=r"proposer may need 120 ETH.*game.init_bond"):
+        load_scenario(write(tmp_path, MINIMAL + '[game]\ninit_bond = "60 ether"\n'))
+    with pytest.raises(ScenarioError, match="challenger may need"):
+        load_scenario(write(tmp_path, MINIMAL + '[game]\nchallenger_bond = "51 ether"\n'))
+    with pytest.raises(ScenarioError, match="l1.gas_price"):       # gas alone: 1M gas at 10^5 gwei is 100 ETH a transaction
+        load_scenario(write(tmp_path, MINIMAL + '[l1]\ngas_price = "100000 gwei"\n'))
+
+
+def test_unaffordable_after_the_proposer_splits_fails_before_any_setup(monkeypatch):
+    "One planned game is affordable; the ranges that fit one proof make two, which are not: refused before the circuit setup."
+    s = dataclasses.replace(load_scenario(SCENARIOS / "honest.toml"), proposal_interval=8, challenge_honest=(8,),
+                            init_bond=ether(60))
+
+    def no_setup(*args):
+        raise AssertionError("the circuit setup ran before the scenario was checked")
+    monkeypatch.setattr(dispute, "dispute_circuit_keys", no_setup)
+    with pytest.raises(ScenarioError, match="proposer may need 120 ETH .* in 2 games"):
+        run_scenario(s)
+
+
+def test_rejects_a_directory(tmp_path):
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+
+
+def test_rejects_a_device_file():
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario(os.devnull)
+
+
+def test_rejects_an_unreadable_file(tmp_path, monkeypatch):
+    path = write(tmp_path, MINIMAL)
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "open", refuse)   # chmod 000 does not stop root: refuse the open itself
+    with pytest.raises(ScenarioError, match="permission denied"):
+        load_scenario(path)
+
+
+def test_rejects_a_huge_file_without_reading_it_all(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL + "#" * MAX_SCENARIO_BYTES, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="larger than 64 KiB"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("text, why", [
+    ("[l2]\nblocks = " + "9" * 5000 + "\n", "malformed TOML"),                # int() refuses 5000 digits: a ValueError
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),            # tomllib recurses
+    ("[scenario]\nname = 1e999\n", "scenario.name"),
+])
+def test_rejects_pathological_toml(tmp_path, text, why):
+    with pytest.raises(ScenarioError, match=why):
+        load_scenario(write(tmp_path, text))
 
 
 def test_rejects_proposal_interval_beyond_blocks(tmp_path):
@@ -170,8 +288,15 @@ def test_front_runner_cannot_take_the_provers_reward():
 @pytest.mark.slow
 def test_runs_are_deterministic_across_processes():
     "Same file, two interpreters with different hash seeds: byte-identical JSON (gas and block hashes included)."
-    code = ("import json, sys; from lumoz_ref.dispute import load_scenario, run_scenario; "
-            "print(json.dumps(run_scenario(load_scenario(sys.argv[1])).to_dict(), sort_keys=True))")
+    # proofs are part of the L1 transactions (their calldata gas), so reproducible runs need reproducible keys:
+    # explicitly insecure ones, as only a test may use
+    code = ("import contextlib, json, sys\n"
+            "from lumoz_ref.curve import BackendUnavailable, set_backend\n"
+            "from lumoz_ref.dispute import StateTransitionProofSystem, build_l2, load_scenario, run_scenario\n"
+            "with contextlib.suppress(BackendUnavailable): set_backend('native')\n"     # the same keys and proofs, faster
+            "s = load_scenario(sys.argv[1]); l2 = build_l2(s); "
+            "ps = StateTransitionProofSystem(l2.devnet.config, l2.genesis, insecure_seed=2025); "
+            "print(json.dumps(run_scenario(s, proof_system=ps).to_dict(), sort_keys=True))")
     outputs = [subprocess.run([sys.executable, "-c", code, str(SCENARIOS / "front_running.toml")], check=True,
                               capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2")]
@@ -194,12 +319,24 @@ def test_binding_circuit_lets_a_dishonest_prover_win():
     assert out.summary.startswith("UNSAFE") and not out.checks["no_wrong_output_valid"]
 
 
-def test_range_beyond_the_circuit_is_refused_by_name():
+def test_proposer_splits_a_range_that_would_not_fit_one_proof():
+    "Blocks 1..8 (nine transactions) overflow one proof; the proposer proposes block 4 first, and each range is provable."
     s = dataclasses.replace(load_scenario(SCENARIOS / "honest.toml"), proposal_interval=8, challenge_honest=(8,))
-    out = run_scenario(s)
-    refusal = next(e.detail for e in out.timeline if e.actor == "prover" and e.step == "proof")
-    assert "CircuitLimitExceeded" in refusal and "max_txs = 5" in refusal, refusal
-    assert [(g.correct, g.status) for g in out.games] == [(True, "CHALLENGER_WINS")]
+    l2 = build_l2(s)
+    node = l2.verify_node
+    with pytest.raises(CircuitLimitExceeded):                      # what a fixed interval of 8 would ask of one proof
+        check_block_fits(DISPUTE_CIRCUIT, node.state_at(0).circuit_state(), circuit_transactions(node, 0, 8))
+    assert l2.proposal_blocks == (4, 8)
+    for first, last in zip((0,) + l2.proposal_blocks, l2.proposal_blocks):
+        state = node.state_at(first).circuit_state()
+        run = apply_block(state, circuit_transactions(node, first, last), DISPUTE_CIRCUIT.fee_recipient)
+        assert run.post_state_root == int.from_bytes(node.output_at(last).state_root, "big")
+        circuit = build_block_circuit(DISPUTE_CIRCUIT, state, run)
+        assert circuit.r1cs.is_satisfied(circuit.witness), (first, last)
+    out = run_scenario(s)                                          # one real proof: the challenged range 5..8
+    assert [(g.l2_block_number, g.correct, g.status) for g in out.games] == [(4, True, "DEFENDER_WINS"), (8, True, "DEFENDER_WINS")]
+    assert out.games[1].prover == "prover" and all(out.checks.values()), out.checks
+    assert any("one more block would not fit one proof" in e.detail for e in out.timeline if e.step == "proposal")
 
 
 def test_progress_is_reported():
@@ -230,7 +367,8 @@ def test_random_scenarios_keep_the_books(blocks, interval, faulty, reaction, pro
 
 
 _toml_values = st.one_of(st.integers(-2**70, 2**70), st.booleans(), st.floats(allow_nan=False, allow_infinity=False),
-                         st.text(max_size=12), st.sampled_from(['"0.08 ether"', '"1 gwei"', '"-1 eth"', '"x ether"']),
+                         st.text(max_size=12), st.sampled_from(['"0.08 ether"', '"1 gwei"', '"-1 eth"', '"x ether"',
+                                                               '"Infinity ether"', '"1E+999999999 ether"', '"NaN gwei"']),
                          st.lists(st.integers(-3, 12), max_size=4))
 _sections = {"scenario": ["name", "description", "seed", "extra"], "l2": ["blocks", "proposal_interval", "withdrawal_blocks"],
              "sequencer": ["faulty_output_at"], "game": ["max_challenge_duration", "max_prove_duration", "init_bond",
@@ -262,6 +400,15 @@ def test_loader_only_ever_raises_scenario_error(tmp_path_factory, picked, data):
     except ScenarioError:
         return
     assert scenario.max_prove_duration >= 12 and scenario.init_bond >= 0 and scenario.challenger_bond >= 0
+    assert_bounded(scenario)
+
+
+def assert_bounded(scenario):
+    assert 1 <= scenario.l2_blocks <= MAX_L2_BLOCKS
+    assert all(0 <= d <= MAX_DURATION for d in (scenario.max_challenge_duration, scenario.max_prove_duration,
+                                                 scenario.finality_delay, scenario.weth_delay, scenario.proof_maturity_delay,
+                                                 scenario.reaction_time, scenario.proving_time))
+    assert all(0 <= a <= MAX_AMOUNT for a in (scenario.init_bond, scenario.challenger_bond, scenario.gas_price))
 
 
 @settings(max_examples=200, deadline=None)
@@ -271,3 +418,44 @@ def test_loader_survives_arbitrary_bytes(tmp_path_factory, blob):
     path.write_bytes(blob)
     with pytest.raises(ScenarioError):
         load_scenario(path)
+
+
+_HOSTILE = ["1" + "0" * 40, "-1", "0", "1e999", "-inf", "nan", "3.5", "true", "[]", "[1, 1]", "[0]", "[65]", "{}", '""',
+            "18446744073709551616", "99999999999999999999", '"Infinity ether"', '"1E+999999999 ether"', '"NaN ether"',
+            '"sNaN gwei"', '"-0 ether"', '"1e-30 ether"', '"100.000000000000000001 ether"', '"99 ether"',
+            "[" * 200 + "]" * 200, '"' + "x" * 3000 + '"', "1979-05-27T07:32:00Z", "'1 ether'"]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted(SCENARIOS.glob("*.toml"))), st.data())
+def test_mutated_scenario_files_load_or_raise_scenario_error_quickly(tmp_path_factory, original, data):
+    "Bundled files with values replaced by hostile ones, lines dropped or repeated, bytes spliced in, or cut short."
+    lines = original.read_text(encoding="utf-8").splitlines()
+    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+        i = data.draw(st.integers(0, len(lines) - 1), label="line")
+        how = data.draw(st.sampled_from(["value", "value", "drop", "repeat", "cut"]), label="how")
+        if how == "value" and "=" in lines[i]:
+            value = data.draw(st.one_of(st.sampled_from(_HOSTILE), st.integers(-2**80, 2**80).map(str)), label="value")
+            lines[i] = lines[i].split("=")[0] + "= " + value
+        elif how == "drop":
+            del lines[i]
+        elif how == "repeat":
+            lines.insert(i, lines[i])
+        elif how == "cut":
+            lines[i] = lines[i][:data.draw(st.integers(0, len(lines[i])), label="at")]
+        if not lines:
+            lines = [""]
+    blob = "\n".join(lines).encode("utf-8")
+    if data.draw(st.booleans(), label="splice bytes"):
+        at = data.draw(st.integers(0, len(blob)), label="at")
+        blob = blob[:at] + data.draw(st.binary(max_size=8), label="bytes") + blob[at:]
+    path = tmp_path_factory.mktemp("mutated") / "s.toml"
+    path.write_bytes(blob)
+    t0 = time.perf_counter()
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError:
+        scenario = None
+    assert time.perf_counter() - t0 < 2, "loading must be quick, whatever the file"
+    if scenario is not None:
+        assert_bounded(scenario)

@@ -1,5 +1,7 @@
 """Chapter 11 with chapter 08's block circuit behind the game: real state-transition proofs of chapter 09's
-L2 blocks, public inputs read from the output-root oracle and the batch inbox on L1."""
+L2 blocks, public inputs read from the output-root oracle and the batch inbox on L1. A correct claim is always
+defensible (also over empty blocks forced by the sequencing window); a made-up one (wrong state, made-up block
+hash, or a forgery from a known setup) never is, as long as the keys come from a fresh setup."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,14 +11,16 @@ import pytest
 from coincurve import PrivateKey
 from eth_hash.auto import keccak
 
-from lumoz_ref.dispute import (DISPUTE_CIRCUIT, DISPUTE_ROLLUP, L2_GAS_PRICE, InvalidOutputPreimage, MissingL1Data, ProposalStatus,
-                               ProverStateMismatch, RollupMismatch, StateTransitionError, StateTransitionProofSystem,
-                               binding_digest, build_world, output_preimage, post_output, propose, submit_proof)
+from lumoz_ref.dispute import (DISPUTE_CIRCUIT, DISPUTE_ROLLUP, L2_GAS_PRICE, BlockHashMismatch, InvalidOutputPreimage,
+                               MissingL1Data, ProposalStatus, ProverStateMismatch, RollupMismatch, StateTransitionError,
+                               StateTransitionProofSystem, binding_digest, build_world, dispute_circuit_keys, forge_proof,
+                               insecure_seeded_circuit_keys, insecure_toxic_waste, output_preimage, post_output, propose,
+                               submit_proof)
 from lumoz_ref.evm_circuit import block_public_inputs, tx_commitment, verify_block
 from lumoz_ref.l1 import L1_BLOCK_TIME, GameStatus, InvalidProof, OutputRootAnchor, actor_address, ether
 from lumoz_ref.r1cs import UnsatisfiedConstraint
-from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Devnet, Genesis, RollupConfig,
-                              address_of, circuit_transactions, derive_chain, initiate_withdrawal_calldata,
+from lumoz_ref.rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Devnet, Genesis,
+                              RollupConfig, address_of, circuit_transactions, derive_chain, initiate_withdrawal_calldata,
                               set_account, sign_transaction)
 
 PROVE_WINDOW = 1800
@@ -25,16 +29,35 @@ KEYS = {n: keccak(f"test_dispute_state_transition: {n}".encode()) for n in ("ali
 L2 = {n: address_of(PrivateKey(k).public_key.format(compressed=False)) for n, k in KEYS.items()}
 
 
-@pytest.fixture(scope="module")
-def chain_and_keys():
-    "One seeded setup of DISPUTE_CIRCUIT and a two-block L2 chain (a transfer; a withdrawal and a transfer)."
-    genesis = Genesis(balances={L2["alice"]: ether(10)})
-    devnet = Devnet(DISPUTE_ROLLUP, genesis)
+@pytest.fixture(scope="module", autouse=True)
+def native_backend():
+    "MCL when installed (chapter 04): the same keys and proofs, several times faster."
+    from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
+    before = get_backend()
+    try:
+        set_backend("native")
+    except BackendUnavailable:
+        pass
+    yield
+    set_backend(before)
+
+
+def two_blocks(rollup, genesis):
+    "A devnet with two L2 blocks: a transfer; a withdrawal and a transfer."
+    devnet = Devnet(rollup, genesis)
     devnet.step([sign_transaction(KEYS["alice"], nonce=0, to=L2["bob"], value=ether("0.1"), gas_price=L2_GAS_PRICE)])
     devnet.step([sign_transaction(KEYS["alice"], nonce=1, to=L2_TO_L1_MESSAGE_PASSER, value=ether(1), gas=150_000,
                                   gas_price=L2_GAS_PRICE, data=initiate_withdrawal_calldata(L2["alice"], 100_000)),
                  sign_transaction(KEYS["alice"], nonce=2, to=L2["bob"], value=ether("0.2"), gas_price=L2_GAS_PRICE)])
     devnet.flush()
+    return devnet
+
+
+@pytest.fixture(scope="module")
+def chain_and_keys(native_backend):
+    "The fresh setup of DISPUTE_CIRCUIT (made once per process) and a two-block L2 chain (a transfer; a withdrawal and a transfer)."
+    genesis = Genesis(balances={L2["alice"]: ether(10)})
+    devnet = two_blocks(DISPUTE_ROLLUP, genesis)
     return dict(st=StateTransitionProofSystem(DISPUTE_ROLLUP, genesis), genesis=genesis, devnet=devnet, proofs={})
 
 
@@ -43,18 +66,8 @@ def setup(chain_and_keys):
     "A fresh L1 per test: batches posted, the anchor and three outputs of block 2 posted and challenged."
     s = dict(chain_and_keys)
     st, devnet = s["st"], s["devnet"]
-    world = build_world(st, OutputRootAnchor(devnet.node.output_at(0).root, 0), DISPUTE_ROLLUP.hash(),
-                        max_challenge_duration=3600, max_prove_duration=PROVE_WINDOW, batcher=A["batcher"])
+    world, node = l1_with_batches(st, devnet, s["genesis"])
     chain = world.chain
-    for a in A.values():
-        chain.fund(a, ether(10))
-    for l1_block, data in devnet.inbox.entries:
-        chain.advance_to(chain.blocks[0].timestamp + L1_BLOCK_TIME * l1_block)
-        chain.transact(A["batcher"], world.system.batch_inbox, "submit", data)
-    chain.mine()                      # the batches are in a sealed L1 block before any game records its L1 head
-    node = derive_chain(DISPUTE_ROLLUP, s["genesis"], [(t.block_number, t.data) for t in
-                        chain.at(world.system.batch_inbox).batcher_transactions()])
-    st.sync(node)
     minted = node.state_at(2)
     vault = minted.account(SEQUENCER_FEE_VAULT)
     set_account(minted, SEQUENCER_FEE_VAULT, dataclasses.replace(vault, balance=vault.balance + ether(1000)))
@@ -74,6 +87,24 @@ def setup(chain_and_keys):
         s["proofs"][binding] = st.prove(binding, rng=random.Random(3))
     s["proof"] = s["proofs"][binding]
     return s
+
+
+def l1_with_batches(st, devnet, genesis, idle_l1_blocks=0):
+    "A fresh L1 on `st`'s keys with the devnet's batches posted (then `idle_l1_blocks` without any); st synced."
+    world = build_world(st, OutputRootAnchor(devnet.node.output_at(0).root, 0), st.rollup.hash(),
+                        max_challenge_duration=3600, max_prove_duration=PROVE_WINDOW, batcher=A["batcher"])
+    chain = world.chain
+    for a in A.values():
+        chain.fund(a, ether(10))
+    for l1_block, data in devnet.inbox.entries:
+        chain.advance_to(chain.blocks[0].timestamp + L1_BLOCK_TIME * l1_block)
+        chain.transact(A["batcher"], world.system.batch_inbox, "submit", data)
+    chain.advance(L1_BLOCK_TIME * idle_l1_blocks)
+    chain.mine()                      # the batches are in a sealed L1 block before any game records its L1 head
+    node = derive_chain(st.rollup, genesis, [(t.block_number, t.data) for t in
+                        chain.at(world.system.batch_inbox).batcher_transactions()], l1_head=chain.head.number)
+    st.sync(node)
+    return world, node
 
 
 def binding_of(s, name, who="prover"):
@@ -117,15 +148,43 @@ def test_minted_state_cannot_be_proven_and_challenger_wins(setup):
     assert world.chain.at(game).status == GameStatus.CHALLENGER_WINS
 
 
-def test_rejects_proof_made_for_another_game(setup):
+def test_made_up_block_hash_cannot_be_proven_and_challenger_wins(setup):
+    "The true state root with another block hash: another output root for block 2, which must not become final."
     s = setup
     world, game = s["world"], s["games"]["other"]
-    assert binding_digest(binding_of(s, "other")) != binding_digest(binding_of(s, "good"))
-    # the same state transition, but another game: the binding digest differs, so the verifier refuses
-    assert s["st"].public_inputs(binding_of(s, "other"))[:3] == s["st"].public_inputs(binding_of(s, "good"))[:3]
-    with pytest.raises(InvalidProof):
+    with pytest.raises(BlockHashMismatch, match="L2 block 2 carries block hash"):
+        s["st"].public_inputs(binding_of(s, "other"))
+    with pytest.raises(BlockHashMismatch):
+        s["st"].prove(binding_of(s, "other"), rng=random.Random(3))
+    with pytest.raises(BlockHashMismatch):                          # whatever proof is sent, the game has no inputs for it
         submit_proof(world.chain, game, A["prover"], s["proof"])
-    assert world.chain.at(game).claim_data.status == ProposalStatus.CHALLENGED
+    submit_proof(world.chain, s["games"]["good"], A["prover"], s["proof"])     # the right hash is defended
+    world.chain.advance(PROVE_WINDOW + 1)
+    statuses = [world.chain.transact(A["resolver"], s["games"][g], "resolve") for g in ("good", "other")]
+    assert statuses == [GameStatus.DEFENDER_WINS, GameStatus.CHALLENGER_WINS]
+
+
+def test_made_up_block_hash_of_the_starting_output_is_refused(setup):
+    s = setup
+    world, node = s["world"], s["node"]
+    wrong_anchor = post_output(world.chain, world.oracle, A["proposer"], node.state_at(0), keccak(b"another genesis"))
+    with pytest.raises(BlockHashMismatch, match="L2 block 0"):
+        s["st"].public_inputs(dataclasses.replace(binding_of(s, "good"), starting_output_root=wrong_anchor))
+
+
+def test_rejects_proof_made_for_another_game(setup):
+    s = setup
+    world, node = s["world"], s["node"]
+    # the same claim again, now on top of a game for block 1 (the factory refuses the same claim, block and parent twice)
+    parent = propose(world.chain, world.config, A["proposer"], 1,
+                     post_output(world.chain, world.oracle, A["proposer"], node.state_at(1), node.output_at(1).block_hash))
+    again = propose(world.chain, world.config, A["proposer"], 2, s["claims"]["good"], world.chain.at(parent).index)
+    world.chain.transact(A["challenger"], again, "challenge", value=world.config.challenger_bond)
+    binding = world.chain.at(again).proof_binding(A["prover"])
+    assert binding_digest(binding) != binding_digest(binding_of(s, "good"))
+    with pytest.raises(InvalidProof):
+        submit_proof(world.chain, again, A["prover"], s["proof"])
+    assert world.chain.at(again).claim_data.status == ProposalStatus.CHALLENGED
 
 
 def test_rejects_proof_stolen_by_another_prover(setup):
@@ -178,15 +237,18 @@ def test_oracle_refuses_inconsistent_preimages(setup):
         post(preimage, dataclasses.replace(account, balance=account.balance + 1), opening)
     with pytest.raises(InvalidOutputPreimage, match="not a field element"):
         post(dataclasses.replace(preimage, state_root=b"\xff" * 32), account, opening)
+    with pytest.raises(InvalidOutputPreimage, match="version"):      # another version: another root for the same output
+        post(dataclasses.replace(preimage, version=(1).to_bytes(32, "big")), account, opening)
 
 
 def test_prover_without_the_pre_state_refuses(setup):
     s = setup
-    st = s["st"]
+    st, world, node = s["st"], s["world"], s["node"]
+    block_1 = post_output(world.chain, world.oracle, A["proposer"], node.state_at(1), node.output_at(1).block_hash)
     try:
         st.sync(Devnet(DISPUTE_ROLLUP, s["genesis"]).node)       # a node that has not seen block 1 or 2
-        with pytest.raises(ProverStateMismatch):
-            st.prove(dataclasses.replace(binding_of(s, "good"), starting_block_number=1))
+        with pytest.raises(ProverStateMismatch, match="does not have L2 block 1"):
+            st.prove(dataclasses.replace(binding_of(s, "good"), starting_output_root=block_1, starting_block_number=1))
         st.sync(Devnet(DISPUTE_ROLLUP, Genesis(balances={L2["bob"]: 1})).node)   # another genesis
         with pytest.raises(ProverStateMismatch, match="has root"):
             st.prove(binding_of(s, "good"))
@@ -203,9 +265,84 @@ def test_fees_are_part_of_the_proven_transition(setup):
 
 def test_circuit_and_rollup_must_share_fee_recipient():
     with pytest.raises(StateTransitionError, match="pays fees to"):
-        StateTransitionProofSystem(dataclasses.replace(DISPUTE_ROLLUP, fee_recipient=b"\x11" * 20), Genesis(), DISPUTE_CIRCUIT)
+        other = dataclasses.replace(DISPUTE_ROLLUP, fee_recipient=b"\x11" * 20,
+                                    circuit=dataclasses.replace(DISPUTE_CIRCUIT, fee_recipient=int.from_bytes(b"\x11" * 20, "big")))
+        StateTransitionProofSystem(other, Genesis(), DISPUTE_CIRCUIT)
 
 
 def test_circuit_and_rollup_must_share_tree_depths():
     with pytest.raises(StateTransitionError, match="depths"):
         StateTransitionProofSystem(RollupConfig(), Genesis(), DISPUTE_CIRCUIT)   # depths 32, circuit 8
+
+
+WINDOW = 24    # L1 blocks of sequencing window (OP Mainnet: SEQUENCING_WINDOW_SIZE = 3600, 12 h)
+
+
+def test_correct_claim_over_forced_empty_blocks_is_defended(chain_and_keys):
+    "No batches for a sequencing window: derivation forces empty blocks, up to the game's L1 head; the claim is proven."
+    genesis = chain_and_keys["genesis"]
+    rollup = dataclasses.replace(DISPUTE_ROLLUP, seq_window_size=WINDOW)    # a short window: fewer L1 blocks to mine
+    st = StateTransitionProofSystem(rollup, genesis)                       # the same circuit, so the same keys
+    assert st.vk is chain_and_keys["st"].vk
+    world, node = l1_with_batches(st, two_blocks(rollup, genesis), genesis, idle_l1_blocks=WINDOW)
+    chain = world.chain
+    inbox = [(t.block_number, t.data) for t in chain.at(world.system.batch_inbox).batcher_transactions()]
+    assert derive_chain(rollup, genesis, inbox).head.number == 2      # what the inbox alone gives
+    n = node.head.number
+    assert n > 2 and all(not node.blocks[k].transactions for k in range(3, n + 1))   # forced empty blocks
+    post_output(chain, world.oracle, A["proposer"], node.state_at(0), node.output_at(0).block_hash)
+    claim = post_output(chain, world.oracle, A["proposer"], node.state_at(n), node.output_at(n).block_hash)
+    game = propose(chain, world.config, A["proposer"], n, claim)
+    chain.transact(A["challenger"], game, "challenge", value=world.config.challenger_bond)
+    proof = st.prove(chain.at(game).proof_binding(A["prover"]), rng=random.Random(4))
+    assert submit_proof(chain, game, A["prover"], proof) == ProposalStatus.CHALLENGED_AND_VALID_PROOF_PROVIDED
+    chain.transact(A["resolver"], game, "resolve")
+    assert chain.at(game).status == GameStatus.DEFENDER_WINS
+
+
+SMALL_SHAPE = dataclasses.replace(DISPUTE_CIRCUIT, max_txs=1, max_steps=4, code_size=4, calldata_words=1, account_slots=2,
+                                  storage_slots=1)   # the forgery never reads the circuit: a small one keeps the setup short
+
+
+def forged_defence(st, devnet, genesis, seed):
+    "Propose the minted claim of block 2, challenge it, 'prove' it with a forgery from `seed`'s toxic waste; resolve."
+    world, node = l1_with_batches(st, devnet, genesis)
+    chain = world.chain
+    minted = node.state_at(2)
+    vault = minted.account(SEQUENCER_FEE_VAULT)
+    set_account(minted, SEQUENCER_FEE_VAULT, dataclasses.replace(vault, balance=vault.balance + ether(1000)))
+    post_output(chain, world.oracle, A["proposer"], node.state_at(0), node.output_at(0).block_hash)
+    game = propose(chain, world.config, A["proposer"], 2,
+                   post_output(chain, world.oracle, A["proposer"], minted, node.output_at(2).block_hash))
+    chain.transact(A["challenger"], game, "challenge", value=world.config.challenger_bond)
+    forged = forge_proof(st.vk, insecure_toxic_waste(seed), st.public_inputs(chain.at(game).proof_binding(A["mallory"])))
+    try:
+        submit_proof(chain, game, A["mallory"], forged)
+    except InvalidProof:
+        pass
+    chain.advance(PROVE_WINDOW + 1)
+    return chain.transact(A["resolver"], game, "resolve")
+
+
+def test_insecure_seeded_keys_let_a_forgery_win(chain_and_keys):
+    "The seed is public, so is the toxic waste: a proof of a wrong claim without any witness verifies."
+    s = chain_and_keys
+    weak = StateTransitionProofSystem(DISPUTE_ROLLUP, s["genesis"], SMALL_SHAPE, insecure_seed=77)
+    assert (weak.pk, weak.vk) == insecure_seeded_circuit_keys(SMALL_SHAPE, 77)
+    assert forged_defence(weak, s["devnet"], s["genesis"], 77) == GameStatus.DEFENDER_WINS
+
+
+def test_fresh_keys_reject_the_same_forgery(chain_and_keys):
+    s = chain_and_keys
+    assert s["st"].insecure_seed is None and s["st"].vk == dispute_circuit_keys(DISPUTE_CIRCUIT)[1]
+    assert forged_defence(s["st"], s["devnet"], s["genesis"], 77) == GameStatus.CHALLENGER_WINS
+
+
+def test_fresh_keys_are_made_once_per_process_and_shape():
+    assert dispute_circuit_keys(DISPUTE_CIRCUIT) is dispute_circuit_keys(DISPUTE_CIRCUIT)
+    assert StateTransitionProofSystem(DISPUTE_ROLLUP, Genesis()).vk is dispute_circuit_keys(DISPUTE_CIRCUIT)[1]
+
+
+def test_forgery_needs_one_input_per_public_signal():
+    with pytest.raises(ValueError, match="public inputs"):
+        forge_proof(dispute_circuit_keys(DISPUTE_CIRCUIT)[1], insecure_toxic_waste(1), [1, 2])
