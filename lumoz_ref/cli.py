@@ -282,14 +282,14 @@ def _use_backend(backend: str) -> str:
     return get_backend()
 
 def _warm_up(show_progress: bool) -> float:
-    "Set up the dispute circuit once for this process (fresh toxic waste, then forgotten); return the seconds it took."
+    "The dispute circuit's keys, loaded from the key cache or set up once (fresh toxic waste); return the seconds it took."
     import time
     from lumoz_ref.dispute import DISPUTE_CIRCUIT, dispute_circuit_keys
     if dispute_circuit_keys.cache_info().currsize: return 0.0
     t0 = time.perf_counter()
     if show_progress:
-        with err_console.status(f"trusted setup of the dispute circuit ({DISPUTE_CIRCUIT.max_txs} transactions, "
-                                f"{DISPUTE_CIRCUIT.max_steps} EVM steps), once per process…"):
+        with err_console.status(f"keys of the dispute circuit ({DISPUTE_CIRCUIT.max_txs} transactions, "
+                                f"{DISPUTE_CIRCUIT.max_steps} EVM steps): from the key cache, or a fresh setup once…"):
             dispute_circuit_keys()
     else:
         dispute_circuit_keys()
@@ -429,7 +429,7 @@ def demo(scenarios: Optional[Path] = typer.Option(None, help="directory holding 
     console.rule("[bold]3. Disputes on L1, proven with chapter 08's circuit[/]")
     from lumoz_ref.dispute import DISPUTE_CIRCUIT
     seconds = _warm_up(show_progress=True)
-    console.print(f"dispute circuit set up in {seconds:.1f} s ({used} backend): up to {DISPUTE_CIRCUIT.max_txs} "
+    console.print(f"dispute circuit keys ready in {seconds:.1f} s ({used} backend): up to {DISPUTE_CIRCUIT.max_txs} "
                   f"transactions and {DISPUTE_CIRCUIT.max_calls} call of {DISPUTE_CIRCUIT.max_steps} EVM steps per "
                   f"proof, accounts in trees of depth {DISPUTE_CIRCUIT.account_depth}")
     for story in stories:

@@ -39,7 +39,7 @@ from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS
 
 # %% auto #0
 __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT_BOND', 'CHALLENGER_BOND', 'BINDING_INPUT_NAMES',
-           'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'MAX_SCENARIO_BYTES', 'MAX_L2_BLOCKS',
+           'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'KEY_CACHE_ENV', 'MAX_SCENARIO_BYTES', 'MAX_L2_BLOCKS',
            'MAX_WITHDRAWALS', 'MAX_DURATION', 'ACTOR_FUNDS', 'MAX_AMOUNT', 'MAX_TEXT', 'L1_GAS_PER_TRANSACTION',
            'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'RESOLVER_DELAY', 'DisputeError',
            'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim', 'GameNotInProgress',
@@ -49,11 +49,11 @@ __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT
            'ProposalStatus', 'BondDistributionMode', 'ClaimData', 'ZKGameConfig', 'ZKDisputeGame',
            'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof', 'DisputeWorld', 'build_world',
            'StateTransitionError', 'MissingL1Data', 'RollupMismatch', 'ProverStateMismatch', 'BlockHashMismatch',
-           'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage', 'post_output', 'dispute_circuit_keys',
-           'insecure_seeded_circuit_keys', 'StateTransitionProofSystem', 'insecure_toxic_waste', 'forge_proof',
-           'ScenarioError', 'Scenario', 'check_funds', 'load_scenario', 'L2Run', 'plan_proposals', 'alice_l1',
-           'build_l2', 'faulty_state', 'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario',
-           'outcome_markdown']
+           'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage', 'post_output', 'key_cache_dir',
+           'circuit_key_id', 'dispute_circuit_keys', 'insecure_seeded_circuit_keys', 'StateTransitionProofSystem',
+           'insecure_toxic_waste', 'forge_proof', 'ScenarioError', 'Scenario', 'check_funds', 'load_scenario', 'L2Run',
+           'plan_proposals', 'alice_l1', 'build_l2', 'faulty_state', 'TimelineEntry', 'GameReport', 'ScenarioOutcome',
+           'run_scenario', 'outcome_markdown']
 
 # %% ../nbs/11_dispute.ipynb #b6847bb8
 ZK_GAME_TYPE: int = 10                     # zk-dispute-game.md, Overview: "registered as game type 10"
@@ -254,6 +254,8 @@ def initialize(self: ZKDisputeGame, msg: Msg) -> None:
     "Validate the proposal, open the challenge window, deposit the creator's bond into DelayedWETH."
     if self.initialized: raise AlreadyInitialized("the game is already initialized")
     if len(self.extra_data) != 36: raise BadExtraData(f"extraData must be 36 bytes, got {len(self.extra_data)}")
+    if self.l2_block_number >> 64:   # a proof carries it as one field element; L2 block numbers are uint64 in op-node
+        raise UnexpectedRootClaim(f"claim for L2 block {self.l2_block_number}: block numbers are below 2^64")
     starting = self._starting_state()
     if self.l2_block_number <= starting.l2_block_number:
         raise UnexpectedRootClaim(f"claim for L2 block {self.l2_block_number}, but the game starts at block {starting.l2_block_number}")
@@ -453,12 +455,15 @@ def build_world(proof_system: DisputeProofSystem,          # the circuit the gam
     return DisputeWorld(chain, system, config, proof_system, oracle)
 
 # %% ../nbs/11_dispute.ipynb #1edeb562
+import hashlib
+import importlib
+import os
 from functools import lru_cache
 from .curve import G1_GENERATOR, G2_GENERATOR, g1_add, g1_mul, g1_neg, g2_mul
 from .evm_circuit import (CircuitConfig, EvmCircuitError, Tx, apply_block, block_public_inputs,
                                    build_block_circuit, check_block_fits, prove_block, setup_block_circuit)
-from .groth16 import ProvingKey, ToxicWaste
-from .r1cs import UnsatisfiedConstraint
+from .groth16 import Groth16Error, ProvingKey, ToxicWaste, load_proving_key, save_proving_key
+from .r1cs import R1CSError, UnsatisfiedConstraint
 from .rollup import (OUTPUT_VERSION_V0, Account, L2State, RollupError, StateProof, account_leaf,
                               circuit_transactions, prove_account, set_account)
 
@@ -473,7 +478,7 @@ class InvalidOutputPreimage(Revert): "A posted preimage that is not version 0, o
 DISPUTE_CIRCUIT: CircuitConfig = CircuitConfig(
     max_txs=5, max_calls=1, max_steps=32, stack_depth=5, code_size=64, calldata_words=2, account_slots=4,
     storage_slots=5, account_depth=8, storage_depth=7, fee_recipient=int.from_bytes(SEQUENCER_FEE_VAULT, "big"))
-# small trees, so that the circuit (129,962 constraints) fits an NTT domain of 2^17; storage depth 7 leaves room for
+# small trees, so that the circuit (130,136 constraints) fits an NTT domain of 2^17; storage depth 7 leaves room for
 # 31 withdrawal records in the message passer. One proof holds four transfers and one withdrawal (the message
 # passer: 31 steps, 42 bytes, 5 slots) among two people, the message passer and the fee vault
 DISPUTE_ROLLUP: RollupConfig = RollupConfig(account_depth=DISPUTE_CIRCUIT.account_depth,
@@ -523,10 +528,38 @@ def post_output(chain: L1Chain, oracle: str, poster: str, state: L2State, block_
     return chain.transact(poster, oracle, "post", *output_preimage(state, block_hash))
 
 # %% ../nbs/11_dispute.ipynb #877e76ef
+KEY_CACHE_ENV: str = "LUMOZ_KEY_CACHE"   # a folder for the circuits' keys; "off": keep them in memory only
+_KEY_SOURCES = ("field", "poly", "r1cs", "qap", "gadgets", "evm", "evm_circuit", "groth16")  # what shapes the R1CS and its keys
+
+def key_cache_dir() -> Path | None:
+    "$LUMOZ_KEY_CACHE, else $XDG_CACHE_HOME/lumoz_ref/keys (default ~/.cache); None when the variable is 'off'."
+    folder = os.environ.get(KEY_CACHE_ENV)
+    if folder == "off": return None
+    return Path(folder) if folder else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lumoz_ref" / "keys"
+
+def circuit_key_id(config: CircuitConfig) -> str:
+    "The circuit's hash: sha256 of its configuration and of the code of every module that shapes its constraints."
+    digest = hashlib.sha256(repr(config).encode())
+    for name in _KEY_SOURCES: digest.update(Path(importlib.import_module(f"lumoz_ref.{name}").__file__).read_bytes())
+    return digest.hexdigest()[:32]
+
 @lru_cache(maxsize=4)
 def dispute_circuit_keys(config: CircuitConfig = DISPUTE_CIRCUIT) -> tuple[ProvingKey, VerifyingKey]:
-    "Keys of block circuit `config` from a fresh setup (toxic waste from `secrets`, then forgotten), made once per process."
-    return setup_block_circuit(config, None)
+    "Keys of block circuit `config` from a fresh setup (toxic waste from `secrets`, then forgotten), made once per machine."
+    folder = key_cache_dir()
+    path = None if folder is None else folder / f"block-{circuit_key_id(config)}.pk"
+    if path is not None and path.is_file():
+        try:
+            pk = load_proving_key(path); return pk, pk.vk
+        except Groth16Error: pass                          # a damaged entry is made again
+    pk, vk = setup_block_circuit(config, None)
+    if path is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            save_proving_key(pk, partial); os.replace(partial, path)   # atomic: readers see all of it or none
+        except (OSError, R1CSError): pass                  # an unwritable cache only costs the next run its setup
+    return pk, vk
 
 @lru_cache(maxsize=4)
 def insecure_seeded_circuit_keys(config: CircuitConfig, insecure_seed: int) -> tuple[ProvingKey, VerifyingKey]:
