@@ -48,3 +48,16 @@ def snarkjs() -> Path:
 @pytest.fixture(scope="session")
 def circom() -> Path:
     return npm_tool("circom2")
+
+
+@pytest.fixture(scope="module")
+def native_backend():
+    "MCL when installed (chapter 04): the same keys and proofs, several times faster; the backend is restored after."
+    from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
+    before = get_backend()
+    try:
+        set_backend("native")
+    except BackendUnavailable:
+        pass
+    yield
+    set_backend(before)

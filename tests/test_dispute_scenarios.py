@@ -33,17 +33,7 @@ proposal_interval = 2
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def native_backend():
-    "MCL when installed (chapter 04): the same keys and proofs, several times faster."
-    from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
-    before = get_backend()
-    try:
-        set_backend("native")
-    except BackendUnavailable:
-        pass
-    yield
-    set_backend(before)
+pytestmark = pytest.mark.usefixtures("native_backend")   # the module runs on MCL when installed
 
 
 def write(tmp_path: Path, text: str) -> Path:

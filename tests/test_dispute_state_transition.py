@@ -29,17 +29,7 @@ KEYS = {n: keccak(f"test_dispute_state_transition: {n}".encode()) for n in ("ali
 L2 = {n: address_of(PrivateKey(k).public_key.format(compressed=False)) for n, k in KEYS.items()}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def native_backend():
-    "MCL when installed (chapter 04): the same keys and proofs, several times faster."
-    from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
-    before = get_backend()
-    try:
-        set_backend("native")
-    except BackendUnavailable:
-        pass
-    yield
-    set_backend(before)
+pytestmark = pytest.mark.usefixtures("native_backend")   # the module runs on MCL when installed
 
 
 def two_blocks(rollup, genesis):
