@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import heapq
 import random
+import re
 import time
 import tomllib
 from dataclasses import dataclass
@@ -41,19 +42,19 @@ from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS
 __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT_BOND', 'CHALLENGER_BOND', 'BINDING_INPUT_NAMES',
            'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'KEY_CACHE_ENV', 'MAX_SCENARIO_BYTES', 'MAX_L2_BLOCKS',
            'MAX_WITHDRAWALS', 'MAX_DURATION', 'ACTOR_FUNDS', 'MAX_AMOUNT', 'MAX_TEXT', 'L1_GAS_PER_TRANSACTION',
-           'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'RESOLVER_DELAY', 'DisputeError',
-           'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim', 'GameNotInProgress',
-           'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate', 'ParentGameNotResolved',
-           'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused', 'NoCreditToClaim', 'ProofBinding',
-           'binding_public_inputs', 'binding_digest', 'binding_circuit', 'DisputeProofSystem', 'BindingProofSystem',
-           'ProposalStatus', 'BondDistributionMode', 'ClaimData', 'ZKGameConfig', 'ZKDisputeGame',
-           'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof', 'DisputeWorld', 'build_world',
-           'StateTransitionError', 'MissingL1Data', 'RollupMismatch', 'ProverStateMismatch', 'BlockHashMismatch',
-           'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage', 'post_output', 'key_cache_dir',
-           'circuit_key_id', 'dispute_circuit_keys', 'insecure_seeded_circuit_keys', 'StateTransitionProofSystem',
-           'insecure_toxic_waste', 'forge_proof', 'ScenarioError', 'Scenario', 'check_funds', 'load_scenario', 'L2Run',
-           'plan_proposals', 'alice_l1', 'build_l2', 'faulty_state', 'TimelineEntry', 'GameReport', 'ScenarioOutcome',
-           'run_scenario', 'outcome_markdown']
+           'MAX_TOML_DEPTH', 'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'RESOLVER_DELAY',
+           'DisputeError', 'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim',
+           'GameNotInProgress', 'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate',
+           'ParentGameNotResolved', 'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused',
+           'NoCreditToClaim', 'ProofBinding', 'binding_public_inputs', 'binding_digest', 'binding_circuit',
+           'DisputeProofSystem', 'BindingProofSystem', 'ProposalStatus', 'BondDistributionMode', 'ClaimData',
+           'ZKGameConfig', 'ZKDisputeGame', 'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof',
+           'DisputeWorld', 'build_world', 'StateTransitionError', 'MissingL1Data', 'RollupMismatch',
+           'ProverStateMismatch', 'BlockHashMismatch', 'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage',
+           'post_output', 'key_cache_dir', 'circuit_key_id', 'dispute_circuit_keys', 'insecure_seeded_circuit_keys',
+           'StateTransitionProofSystem', 'insecure_toxic_waste', 'forge_proof', 'ScenarioError', 'Scenario',
+           'check_funds', 'load_scenario', 'L2Run', 'plan_proposals', 'alice_l1', 'build_l2', 'faulty_state',
+           'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario', 'outcome_markdown']
 
 # %% ../nbs/11_dispute.ipynb #b6847bb8
 ZK_GAME_TYPE: int = 10                     # zk-dispute-game.md, Overview: "registered as game type 10"
@@ -832,10 +833,24 @@ def _read_text(path: Path) -> str:
     try: return raw.decode("utf-8")
     except UnicodeDecodeError as e: raise ScenarioError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
+MAX_TOML_DEPTH: int = 16   # arrays and inline tables a scenario nests: 2 at most; tomllib recurses once a level
+_TOML_SKIP = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+
+def _toml_depth(text: str) -> int:
+    "How deep brackets and braces nest in `text` outside strings and comments, without parsing it."
+    depth = deepest = 0
+    for ch in _TOML_SKIP.sub("", text):
+        if ch in "[{": depth += 1; deepest = max(deepest, depth)
+        elif ch in "]}": depth -= 1
+    return deepest
+
 def load_scenario(path: str | Path) -> Scenario:
     "Read and validate a scenario TOML file; ScenarioError names the field (or the file's problem) that is wrong."
     path = Path(path)
-    try: data = tomllib.loads(_read_text(path))
+    text = _read_text(path)
+    if _toml_depth(text) > MAX_TOML_DEPTH:   # checked, not caught: py_ecc raises the recursion limit on import
+        raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply (more than {MAX_TOML_DEPTH})")
+    try: data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None
     except RecursionError: raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
     except ValueError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None   # e.g. an integer of 5000 digits

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import random
+import secrets
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -745,6 +746,7 @@ class CircuitProver:
 
 _WORKER_CIRCUITS: dict[int, R1CS] = {}    # per worker process: the circuit, built once per prover
 _WORKER_PROVER: CircuitProver | None = None
+_WORKER_PROVERS: dict[str, CircuitProver] = {}   # per dask worker: the provers its plugins installed, by name
 
 def prove_on_worker(prover: CircuitProver, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
     "Prove on whichever process runs this: witness from the public inputs, Groth16 proof, encoded (hold_s: fault tests)."
@@ -760,6 +762,18 @@ def _install_prover(prover: CircuitProver) -> None:
 
 def _prove_with_installed(public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
     return prove_on_worker(_WORKER_PROVER, public_inputs, seed, hold_s)
+
+def _prove_with_named(name: str, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
+    return prove_on_worker(_WORKER_PROVERS[name], public_inputs, seed, hold_s)
+
+def _prover_plugin(prover: CircuitProver, name: str):
+    "A dask worker plugin that installs `prover` on every worker, those that join or restart later included."
+    from distributed.diagnostics.plugin import WorkerPlugin
+    class InstallProver(WorkerPlugin):
+        def setup(self, worker):   # this class travels by value: reach the module's table through an import
+            from lumoz_ref import prover_network
+            prover_network._WORKER_PROVERS[name] = prover
+    return InstallProver()
 
 def binding_prover(proof_system: Any) -> CircuitProver:
     "The `CircuitProver` of chapter 11's `BindingProofSystem` (its key, `binding_circuit`, its ten inputs)."
@@ -778,13 +792,16 @@ class ProvingPool:
             self.kind = "dask"
             self.client = executor if isinstance(executor, Client) else Client(executor)
             self._owns_client = not isinstance(executor, Client)
-            self.remote_prover = self.client.scatter(prover, broadcast=True)   # the key travels once per worker
+            # the key travels once per worker, as a plugin rather than scattered data: a worker that dies takes
+            # no task input with it, and the one that replaces it is given the key before it runs anything
+            self.prover_name = f"prover-{secrets.token_hex(8)}"
+            self.client.register_plugin(_prover_plugin(prover, self.prover_name), name=self.prover_name)
 
     def submit(self, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> Any:
         "Start a proof; returns a future (`.result()` gives the proof bytes)."
         if self.kind == "processes": return self.pool.submit(_prove_with_installed, list(public_inputs), seed, hold_s)
         if self.kind == "dask":
-            return self.client.submit(prove_on_worker, self.remote_prover, list(public_inputs), seed, hold_s, pure=False)
+            return self.client.submit(_prove_with_named, self.prover_name, list(public_inputs), seed, hold_s, pure=False)
         future: Future = Future()
         future.set_result(prove_on_worker(self.prover, public_inputs, seed, hold_s))
         return future
