@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NPM_STAMP := interop/node_modules/.installed-stamp
+SYS_STAMP := $(VENV)/.system-stamp
 # Test workers: the machine has 2 cores.
 WORKERS ?= 2
 
-.PHONY: install demo test test-fast lab docs export clean-nbs readme interop-fixtures clean
+.PHONY: install demo test test-fast lab dashboard docs export clean-nbs readme interop-fixtures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +21,16 @@ $(NPM_STAMP): interop/package.json interop/package-lock.json
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-install: $(STAMP) $(NPM_STAMP)
+## Debian's chromium (browser tests, through playwright without a browser download) and graphviz (the book's
+## diagrams), installed when this runs as root with apt; otherwise the tests that need them say what is missing.
+$(SYS_STAMP): $(STAMP)
+	@if [ -x /usr/lib/chromium/chromium ] && command -v dot >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium graphviz >/dev/null; \
+	else echo "note: chromium and graphviz are not installed (need root and apt); browser tests and diagrams will say so"; fi
+	touch $(SYS_STAMP)
+
+install: $(STAMP) $(NPM_STAMP) $(SYS_STAMP)
 
 ## The main demo on the embedded default.
 demo: install
@@ -38,6 +48,10 @@ test-fast: install
 
 lab: install
 	$(BIN)/jupyter lab nbs
+
+## The dispute stepper as a Voila app on 127.0.0.1:8866 (chapter 14).
+dashboard: install
+	$(BIN)/lumoz-ref dashboard
 
 ## The book: nbdev processes the notebooks, Sphinx + myst-nb executes and renders them offline.
 docs: install

@@ -17,7 +17,7 @@ import time
 from typing import Callable
 
 # %% auto #0
-__all__ = ['NTT_TARGETS_S', 'machine_facts', 'peak_rss_mib', 'time_repeats', 'bench_ntt']
+__all__ = ['NTT_TARGETS_S', 'machine_facts', 'peak_rss_mib', 'time_repeats', 'bench_ntt', 'bench_curve']
 
 # %% ../nbs/98_bench.ipynb #75864910
 def _cpu_model() -> str:
@@ -34,7 +34,8 @@ def machine_facts() -> dict:
     "Facts of the machine a benchmark ran on."
     import gmpy2, psutil
     return {"cpu_model": _cpu_model(), "logical_cpus": os.cpu_count(),
-            "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "machine": platform.machine(), "system": f"{platform.system()} {platform.release()}",
             "python": sys.version.split()[0], "implementation": platform.python_implementation(),
@@ -70,10 +71,48 @@ def bench_ntt(log_sizes: list[int] = [10, 12, 14, 16], repeats: int = 5, seed: i
         values = [rng.randrange(R) for _ in range(1 << k)]
         forward = time_repeats(lambda: ntt(values), repeats)
         inverse = time_repeats(lambda: intt(values), repeats)
-        row = {"log_size": k, "size": 1 << k, "ntt_median_s": forward["median_s"], "ntt_min_s": forward["min_s"],
+        row = {"log_size": k, "size": 1 << k, "ntt_median_s": forward["median_s"],
+               "ntt_min_s": forward["min_s"],
                "intt_median_s": inverse["median_s"], "repeats": repeats}
         if k in NTT_TARGETS_S:
             row["target_s"] = NTT_TARGETS_S[k]
             row["meets_target"] = forward["median_s"] <= NTT_TARGETS_S[k]
         rows.append(row)
-    return {"benchmark": "ntt", "results": rows, "machine": machine_facts(), "peak_rss_mib": peak_rss_mib()}
+    return {"benchmark": "ntt", "results": rows, "machine": machine_facts(),
+            "peak_rss_mib": peak_rss_mib()}
+
+# %% ../nbs/98_bench.ipynb #aa04319c
+def bench_curve(sizes: list[int] = [256, 1024, 4096], # numbers of terms of each MSM
+                repeats: int = 3,                      # timed runs per figure (median reported)
+                seed: int = 1) -> dict:
+    """Time `msm_g1`, `msm_g2` and a three-pair `pairing_check` of chapter 04 on each available
+    backend."""
+    from lumoz_ref.curve import (G1_GENERATOR, G2_GENERATOR, R, BackendUnavailable, batch_mul_g1,
+                                 batch_mul_g2, g1_neg, get_backend, msm_g1, msm_g2, pairing_check,
+                                 set_backend)
+    rng, before, rows = random.Random(seed), get_backend(), []
+    points1 = batch_mul_g1(G1_GENERATOR, [rng.randrange(1, R) for _ in range(max(sizes))])
+    points2 = batch_mul_g2(G2_GENERATOR, [rng.randrange(1, R) for _ in range(max(sizes))])
+    scalars = [rng.randrange(R) for _ in range(max(sizes))]
+    pairs = [(g1_neg(points1[0]), points2[0]), (points1[1], points2[1]), (points1[2], points2[2])]
+    try:
+        for backend in ("python", "native"):
+            try:
+                set_backend(backend)
+            except BackendUnavailable:
+                continue
+            for n in sizes:
+                for group, msm, points in (("G1", msm_g1, points1), ("G2", msm_g2, points2)):
+                    timing = time_repeats(lambda: msm(points[:n], scalars[:n]), repeats)
+                    rows.append({"operation": f"msm_{group.lower()}", "backend": backend,
+                                 "terms": n,
+                                 "median_s": timing["median_s"], "min_s": timing["min_s"],
+                                 "repeats": repeats})
+            timing = time_repeats(lambda: pairing_check(pairs), repeats)
+            rows.append({"operation": "pairing_check", "backend": backend, "terms": len(pairs),
+                         "median_s": timing["median_s"], "min_s": timing["min_s"],
+                         "repeats": repeats})
+    finally:
+        set_backend(before)
+    return {"benchmark": "curve", "results": rows, "machine": machine_facts(),
+            "peak_rss_mib": peak_rss_mib()}

@@ -15,33 +15,38 @@ from typing import NoReturn, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-try: from typer._click import exceptions as click_exceptions  # typer 0.2x ships its own copy of click
+# typer 0.2x ships its own copy of click
+try: from typer._click import exceptions as click_exceptions
 except ImportError: from click import exceptions as click_exceptions
 
 # %% auto #0
 __all__ = ['MAX_ERROR_CHARS', 'app', 'bench_app', 'groth16_app', 'evm_app', 'console', 'err_console', 'DEMO_SCENARIOS',
            'network_app', 'fail_input', 'fail_with', 'print_json', 'main', 'bench_ntt_command', 'groth16_verify',
            'groth16_prove', 'evm_conformance', 'bench_chain', 'bench_groth16', 'bench_block', 'run', 'demo',
-           'network_simulate', 'economics']
+           'network_simulate', 'economics', 'dashboard']
 
 # %% ../nbs/99_cli.ipynb #e703eda4
 MAX_ERROR_CHARS = 500  # an error line names the problem; a hostile value quoted in it is cut here
 
 def _error_line(message: str) -> None:
-    "Write `error: message` to stderr as exactly one line, however many lines or characters the message has."
+    """Write `error: message` to stderr as exactly one line, however many lines or characters the
+    message has."""
     line = " ".join(str(message).split())
     if len(line) > MAX_ERROR_CHARS: line = line[:MAX_ERROR_CHARS - 1] + "…"
     typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
     typer.echo(line, err=True)
 
 class _OneLineErrors(typer.core.TyperGroup):
-    "The root command: usage errors (a missing argument, an unknown option) are one line on stderr, exit 2."
+    """The root command: usage errors (a missing argument, an unknown option) are one line on
+    stderr, exit 2."""
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode: return super().main(*args, standalone_mode=False, **kwargs)
         try: code = super().main(*args, standalone_mode=False, **kwargs)
-        except click_exceptions.NoArgsIsHelpError as e:  # the help goes to stdout (rich prints it as it is made)
+        # the help goes to stdout (rich prints it as it is made)
+        except click_exceptions.NoArgsIsHelpError as e:
             if e.format_message().strip(): typer.echo(e.format_message())
-            _error_line(f"missing a command (see the help above for '{e.ctx.command_path}')"); sys.exit(2)
+            _error_line(f"missing a command (see the help above for '{e.ctx.command_path}')")
+            sys.exit(2)
         except click_exceptions.ClickException as e:
             hint = f" (see '{e.ctx.command_path} --help')" if getattr(e, "ctx", None) else ""
             _error_line(e.format_message() + hint); sys.exit(e.exit_code)
@@ -50,9 +55,11 @@ class _OneLineErrors(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 # %% ../nbs/99_cli.ipynb #f1ca7dd2
-app = typer.Typer(help="lumoz_ref: an OP Stack rollup secured by ZK fraud proofs, from first principles.", cls=_OneLineErrors,
+app = typer.Typer(help="lumoz_ref: an OP Stack rollup secured by ZK fraud proofs, from first "
+                       "principles.", cls=_OneLineErrors,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-bench_app = typer.Typer(help="Benchmarks that print what they measured, with the machine's facts.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print what they measured, with the machine's facts.",
+                        no_args_is_help=True)
 groth16_app = typer.Typer(help="Groth16 proofs in snarkjs's file formats.", no_args_is_help=True)
 evm_app = typer.Typer(help="The EVM-subset interpreter.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -67,7 +74,8 @@ def fail_input(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 def fail_with(error: Exception) -> NoReturn:
-    "Report a named error of the library (its class and message) on one line and exit with status 2."
+    """Report a named error of the library (its class and message) on one line and exit with status
+    2."""
     fail_input(f"{type(error).__name__}: {error}")
 
 def print_json(record: dict) -> None:
@@ -80,16 +88,22 @@ def main() -> None:
 
 # %% ../nbs/99_cli.ipynb #e2d9c1c2
 def _library_errors() -> tuple[type[Exception], ...]:
-    "The base classes of every chapter's named errors (chapter 07: its halts and its vector-file errors)."
-    from lumoz_ref import curve, dispute, evm, evm_circuit, field, gadgets, groth16, l1, poly, qap, r1cs, rollup
-    return (field.FieldError, poly.PolyError, r1cs.R1CSError, qap.QAPError, curve.CurveError, groth16.Groth16Error,
-            gadgets.GadgetError, evm.EvmError, evm.VectorFormatError, evm_circuit.EvmCircuitError, rollup.RollupError,
-            l1.L1Error, dispute.StateTransitionError, dispute.ScenarioError)
+    """The base classes of every chapter's named errors (chapter 07: its halts and its vector-file
+    errors)."""
+    from lumoz_ref import (curve, dispute, evm, evm_circuit, field, gadgets, groth16, l1, poly, qap,
+                           r1cs, rollup,
+                           scenarios)
+    return (field.FieldError, poly.PolyError, r1cs.R1CSError, qap.QAPError, curve.CurveError,
+            groth16.Groth16Error,
+            gadgets.GadgetError, evm.EvmError, evm.VectorFormatError, evm_circuit.EvmCircuitError,
+            rollup.RollupError,
+            l1.L1Error, dispute.StateTransitionError, scenarios.ScenarioError)
 
 # %% ../nbs/99_cli.ipynb #b72ffe4d
 @bench_app.command("ntt")
 def bench_ntt_command(sizes: str = typer.Option("10,12,14,16", help="comma-separated log2 sizes"),
-                      repeats: int = typer.Option(5, min=1), as_json: bool = typer.Option(False, "--json")):
+                      repeats: int = typer.Option(5, min=1),
+                      as_json: bool = typer.Option(False, "--json")):
     "Time the radix-2 NTT of chapter 01."
     from lumoz_ref.bench import bench_ntt
     try:
@@ -103,7 +117,8 @@ def bench_ntt_command(sizes: str = typer.Option("10,12,14,16", help="comma-separ
         return print_json(record)
     table = Table("size", "ntt median (s)", "intt median (s)", "target (s)")
     for row in record["results"]:
-        table.add_row(f"2^{row['log_size']}", f"{row['ntt_median_s']:.4f}", f"{row['intt_median_s']:.4f}",
+        table.add_row(f"2^{row['log_size']}", f"{row['ntt_median_s']:.4f}",
+                      f"{row['intt_median_s']:.4f}",
                       str(row.get("target_s", "")))
     console.print(table)
 
@@ -131,8 +146,12 @@ def groth16_verify(vk: Path = typer.Argument(..., help="verification_key.json"),
 @groth16_app.command("prove")
 def groth16_prove(circuit: Path = typer.Argument(..., help="circuit .r1cs (iden3 binary)"),
                   witness: Path = typer.Argument(..., help="witness .wtns (iden3 binary)"),
-                  out: Path = typer.Option(..., "--out", help="directory for the snarkjs JSON files (its parent must exist)"),
-                  seed: Optional[int] = typer.Option(None, help="seed of the toxic waste (reproducible demos only)")):
+                  out: Path = typer.Option(..., "--out",
+                                           help="directory for the snarkjs JSON files (its parent "
+                                                "must exist)"),
+                  seed: Optional[int] = typer.Option(None,
+                                                     help="seed of the toxic waste (reproducible "
+                                                          "demos only)")):
     "Setup + prove; writes verification_key.json, proof.json and public.json."
     from lumoz_ref.groth16 import prove_files
     try:
@@ -147,7 +166,8 @@ def groth16_prove(circuit: Path = typer.Argument(..., help="circuit .r1cs (iden3
 @evm_app.command("conformance")
 def evm_conformance(path: Path = typer.Argument(..., help="vector file (JSON)"),
                     as_json: bool = typer.Option(False, "--json")):
-    "Run EVM conformance vectors: exit 0 if none failed, 1 if some failed, 2 if the file or a vector is malformed."
+    """Run EVM conformance vectors: exit 0 if none failed, 1 if some failed, 2 if the file or a
+    vector is malformed."""
     from rich.markup import escape
     from lumoz_ref.evm import EvmError, VectorFormatError, run_conformance
     try:
@@ -157,19 +177,25 @@ def evm_conformance(path: Path = typer.Argument(..., help="vector file (JSON)"),
     if as_json:
         print_json(report.to_dict())
     else:
-        for label, entries in (("[red]FAIL[/]", report.failed), ("[red]MALFORMED[/]", report.errors)):
-            for name, reason in entries:  # names and reasons come from the file: never read as markup
+        for label, entries in (("[red]FAIL[/]", report.failed),
+                               ("[red]MALFORMED[/]", report.errors)):
+            # names and reasons come from the file: never read as markup
+            for name, reason in entries:
                 console.print(f"{label} {escape(name)}: {escape(reason)}")
     typer.echo(report.summary_line())
     if report.errors:
         name, reason = report.errors[0]
-        fail_input(f"{len(report.errors)} malformed vector(s) in {path}, the first: {name}: {reason}")
+        fail_input(f"{len(report.errors)} malformed vector(s) in {path}, the first: {name}: "
+                   f"{reason}")
     raise typer.Exit(0 if not report.failed else 1)
 
 # %% ../nbs/99_cli.ipynb #6cc91de9
 @bench_app.command("chain")
-def bench_chain(constraints: int = typer.Option(..., min=1, help="number of constraints N (at most 2^20)"),
-                out: Path = typer.Option(..., "--out", help="directory for chain.r1cs and chain.wtns (its parent must exist)")):
+def bench_chain(constraints: int = typer.Option(..., min=1,
+                                                help="number of constraints N (at most 2^20)"),
+                out: Path = typer.Option(..., "--out",
+                                         help="directory for chain.r1cs and chain.wtns (its "
+                                              "parent must exist)")):
     "Write the chain benchmark circuit and its witness as iden3 files."
     from lumoz_ref.groth16 import chain_circuit
     from lumoz_ref.r1cs import output_directory, save_r1cs, save_wtns
@@ -180,26 +206,52 @@ def bench_chain(constraints: int = typer.Option(..., min=1, help="number of cons
         save_wtns(witness, out / "chain.wtns")
     except _groth16_errors() as error:
         fail_with(error)
-    console.print(f"wrote {out / 'chain.r1cs'} ({r1cs.n_constraints} constraints) and {out / 'chain.wtns'}", markup=False)
+    console.print(f"wrote {out / 'chain.r1cs'} ({r1cs.n_constraints} constraints) and "
+                  f"{out / 'chain.wtns'}", markup=False)
 
 # %% ../nbs/99_cli.ipynb #f99af7fa
 @bench_app.command("groth16")
-def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="size N of the chain circuit"),
-                  r1cs_path: Optional[Path] = typer.Option(None, "--r1cs", help="any circuit .r1cs"),
-                  wtns_path: Optional[Path] = typer.Option(None, "--wtns", help="its witness .wtns"),
-                  backend: str = typer.Option("python", help="python | native"),
-                  repeats: int = typer.Option(1, min=1),
-                  workers: Optional[int] = typer.Option(None, min=1, max=256, help="also prove on W workers (chapter 05a)"),
-                  scheduler: Optional[str] = typer.Option(None, help="a dask scheduler, tcp://HOST:PORT, for the W-worker prove"),
-                  as_json: bool = typer.Option(False, "--json")):
-    "Time Groth16 setup, prove and verify; with --workers, the single- and W-worker prove in one run. --json: one object."
+def bench_groth16(
+    constraints: Optional[int] = typer.Option(None, min=1, help="size N of the chain circuit"),
+    r1cs_path: Optional[Path] = typer.Option(None, "--r1cs", help="any circuit .r1cs"),
+    wtns_path: Optional[Path] = typer.Option(None, "--wtns", help="its witness .wtns"),
+    backend: str = typer.Option("python", help="python | native"),
+    repeats: int = typer.Option(1, min=1),
+    workers: Optional[int] = typer.Option(
+        None, min=1, max=256, help="also prove on W workers (chapter 05a)"
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="a dask scheduler, " "tcp://HOST:PORT, for the W-worker " "prove"
+    ),
+    snarkjs: bool = typer.Option(
+        True,
+        "--snarkjs/--no-snarkjs",
+        help="with --workers: also time snarkjs's CLI on " "the same circuit",
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Time Groth16 setup, prove and verify; with --workers, the single- and W-worker prove in one
+    run. --json: one object."""
     if workers is not None or scheduler is not None:
-        if constraints is None: fail_input("--workers and --scheduler take the chain circuit: give --constraints N")
-        return _bench_distributed(None, None, f"chain({constraints})", constraints, workers or 1, scheduler, backend, repeats, as_json)
+        if constraints is None:
+            fail_input("--workers and --scheduler take the chain circuit: give --constraints N")
+        return _bench_distributed(
+            None,
+            None,
+            f"chain({constraints})",
+            constraints,
+            workers or 1,
+            scheduler,
+            backend,
+            repeats,
+            as_json,
+            snarkjs,
+        )
     from rich.text import Text
     from lumoz_ref.bench import machine_facts, peak_rss_mib
     from lumoz_ref.groth16 import benchmark_groth16, chain_circuit
     from lumoz_ref.r1cs import load_r1cs, load_wtns
+
     if (constraints is None) == (r1cs_path is None and wtns_path is None):
         fail_input("give either --constraints N or both --r1cs FILE and --wtns FILE")
     if constraints is None and (r1cs_path is None or wtns_path is None):
@@ -214,51 +266,142 @@ def bench_groth16(constraints: Optional[int] = typer.Option(None, min=1, help="s
         record = benchmark_groth16(r1cs, witness, backend=backend, repeats=repeats)
     except _groth16_errors() as error:
         fail_with(error)
-    record = {"benchmark": "groth16", "circuit": circuit, **record,
-              "peak_rss_mib": peak_rss_mib(), "machine": machine_facts()}
+    record = {
+        "benchmark": "groth16",
+        "circuit": circuit,
+        **record,
+        "peak_rss_mib": peak_rss_mib(),
+        "machine": machine_facts(),
+    }
     if as_json:
         return print_json(record)
-    table = Table("circuit", "constraints", "backend", "setup (s)", "prove (s)", "verify (s)", "peak RSS (MiB)")
-    table.add_row(Text(circuit), str(record.get("constraints")), backend, *(f"{record[k]:.3f}" for k in ("setup_s", "prove_s", "verify_s")),
-                  str(record["peak_rss_mib"]))
+    table = Table(
+        "circuit",
+        "constraints",
+        "backend",
+        "setup (s)",
+        "prove (s)",
+        "verify (s)",
+        "peak RSS (MiB)",
+    )
+    table.add_row(
+        Text(circuit),
+        str(record.get("constraints")),
+        backend,
+        *(f"{record[k]:.3f}" for k in ("setup_s", "prove_s", "verify_s")),
+        str(record["peak_rss_mib"]),
+    )
     console.print(table)
 
 # %% ../nbs/99_cli.ipynb #86329844
-def _bench_distributed(r1cs, witness, circuit: str, constraints: int | None, workers: int, scheduler: str | None,
-                       backend: str, repeats: int, as_json: bool) -> None:
-    "Print chapter 05a's record: prove_s on W workers and prove_s_1 on one, measured in the same run."
-    from lumoz_ref.distributed_prover import DistributedProverError, bench_distributed, bench_distributed_circuit
+def _bench_distributed(
+    r1cs,
+    witness,
+    circuit: str,
+    constraints: int | None,
+    workers: int,
+    scheduler: str | None,
+    backend: str,
+    repeats: int,
+    as_json: bool,
+    snarkjs: bool = False,
+) -> None:
+    """Print chapter 05a's record: prove_s on W workers and prove_s_1 on one, measured in the same
+    run."""
+    from lumoz_ref.distributed_prover import (
+        DistributedProverError,
+        bench_distributed,
+        bench_distributed_circuit,
+    )
+
     try:
-        record = (bench_distributed(constraints, workers, scheduler, backend, repeats=repeats) if r1cs is None
-                  else bench_distributed_circuit(r1cs, witness, workers, scheduler, backend, repeats=repeats))
+        record = (
+            bench_distributed(
+                constraints, workers, scheduler, backend, repeats=repeats, snarkjs=snarkjs
+            )
+            if r1cs is None
+            else bench_distributed_circuit(
+                r1cs, witness, workers, scheduler, backend, repeats=repeats
+            )
+        )
     except (DistributedProverError, *_groth16_errors()) as error:
         fail_with(error)
     record = {"circuit": circuit, **record}
-    if as_json: return print_json(record)
-    console.print(f"{circuit}: prove {record['prove_s_1']:.2f} s on one worker, {record['prove_s']:.2f} s on "
-                  f"{record['workers']} ({record['prove_s_1'] / record['prove_s']:.2f}×)")
+    if as_json:
+        return print_json(record)
+    console.print(
+        f"{circuit}: prove {record['prove_s_1']:.2f} s on one worker, "
+        f"{record['prove_s']:.2f} s on "
+        f"{record['workers']} ({record['prove_s_1'] / record['prove_s']:.2f}×)"
+    )
+
 
 @bench_app.command("block")
-def bench_block(word_bits: int = typer.Option(256, help="word size proven (256: full EVM words)"),
-                seed: int = typer.Option(0, help="seed of the set-up's toxic waste"),
-                workers: Optional[int] = typer.Option(None, min=1, max=256, help="also prove on W workers (chapter 05a)"),
-                scheduler: Optional[str] = typer.Option(None, help="a dask scheduler, tcp://HOST:PORT, for the W-worker prove"),
-                backend: str = typer.Option("python", help="python | native (with --workers)"),
-                as_json: bool = typer.Option(False, "--json")):
-    "Prove an example L2 block with the state-transition circuit of chapter 08 (with --workers: on one and on W workers)."
+def bench_block(
+    word_bits: int = typer.Option(256, help="word size proven (256: full EVM words)"),
+    seed: int = typer.Option(0, help="seed of the set-up's toxic waste"),
+    workers: Optional[int] = typer.Option(
+        None, min=1, max=256, help="also prove on W workers (chapter 05a)"
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="a dask scheduler, tcp://HOST:PORT, " "for the W-worker prove"
+    ),
+    backend: str = typer.Option("python", help="python | native (with --workers)"),
+    circuit: str = typer.Option(
+        "example",
+        help="example (chapter 08's classroom shape) | dispute "
+        "(chapter 11's DISPUTE_CIRCUIT), with "
+        "--workers",
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Prove an example L2 block with the state-transition circuit of chapter 08 (with --workers: on
+    one and on W workers)."""
     if workers is not None or scheduler is not None:
-        from lumoz_ref.evm_circuit import CircuitConfig, apply_block, build_block_circuit, example_block
-        if word_bits != 256: fail_input("the state-transition circuit proves 256-bit EVM words only")
-        state, txs = example_block()
-        circuit = build_block_circuit(CircuitConfig(), state, apply_block(state, txs))
-        return _bench_distributed(circuit.r1cs, circuit.witness, "example block", None, workers or 1, scheduler, backend, 1, as_json)
+        from lumoz_ref.evm_circuit import (
+            CircuitConfig,
+            apply_block,
+            build_block_circuit,
+            example_block,
+        )
+        from lumoz_ref.dispute import DISPUTE_CIRCUIT, dispute_example_block
+
+        if word_bits != 256:
+            fail_input("the state-transition circuit proves 256-bit EVM words only")
+        if circuit not in ("example", "dispute"):
+            fail_input(f"--circuit must be example or dispute, got {circuit!r}")
+        config, (state, txs) = (
+            (CircuitConfig(), example_block())
+            if circuit == "example"
+            else (DISPUTE_CIRCUIT, dispute_example_block())
+        )
+        built = build_block_circuit(config, state, apply_block(state, txs, config.fee_recipient))
+        return _bench_distributed(
+            built.r1cs,
+            built.witness,
+            f"{circuit} block",
+            None,
+            workers or 1,
+            scheduler,
+            backend,
+            1,
+            as_json,
+        )
     from lumoz_ref.bench import machine_facts, peak_rss_mib
     from lumoz_ref.evm_circuit import EvmCircuitError, benchmark_block
+
+    if circuit != "example":
+        fail_input("--circuit dispute is measured with --workers W (chapter 05a)")
     try:
         record = benchmark_block(word_bits=word_bits, seed=seed)
     except EvmCircuitError as error:
         fail_with(error)
-    record = {"benchmark": "block", **record, "peak_rss_mib": peak_rss_mib(), "machine": machine_facts()}
+    record = {
+        "benchmark": "block",
+        **record,
+        "peak_rss_mib": peak_rss_mib(),
+        "machine": machine_facts(),
+    }
     if as_json:
         return print_json(record)
     table = Table("quantity", "value")
@@ -269,7 +412,8 @@ def bench_block(word_bits: int = typer.Option(256, help="word size proven (256: 
 
 # %% ../nbs/99_cli.ipynb #0f533a44
 def _use_backend(backend: str) -> str:
-    "Select the curve backend: auto (native if it is installed), python or native; return the one in use."
+    """Select the curve backend: auto (native if it is installed), python or native; return the one
+    in use."""
     from lumoz_ref.curve import BackendUnavailable, get_backend, set_backend
     if backend not in ("auto", "python", "native"):
         fail_input(f"--backend must be auto, python or native, got {backend!r}")
@@ -282,44 +426,70 @@ def _use_backend(backend: str) -> str:
     return get_backend()
 
 def _warm_up(show_progress: bool) -> float:
-    "The dispute circuit's keys, loaded from the key cache or set up once (fresh toxic waste); return the seconds it took."
+    """The dispute circuit's keys, loaded from the key cache or set up once (fresh toxic waste);
+    return the seconds it took."""
     import time
     from lumoz_ref.dispute import DISPUTE_CIRCUIT, dispute_circuit_keys
     if dispute_circuit_keys.cache_info().currsize: return 0.0
     t0 = time.perf_counter()
     if show_progress:
-        with err_console.status(f"keys of the dispute circuit ({DISPUTE_CIRCUIT.max_txs} transactions, "
-                                f"{DISPUTE_CIRCUIT.max_steps} EVM steps): from the key cache, or a fresh setup once…"):
+        with err_console.status(f"keys of the dispute circuit ({DISPUTE_CIRCUIT.max_txs} "
+                                "transactions, "
+                                f"{DISPUTE_CIRCUIT.max_steps} EVM steps): from the key cache, or "
+                                "a fresh setup once…"):
             dispute_circuit_keys()
     else:
         dispute_circuit_keys()
     return time.perf_counter() - t0
 
 # %% ../nbs/99_cli.ipynb #e5e92552
-def _play(scenario, show_progress: bool):
-    "Run one loaded scenario (chapter 11's `Scenario`), with a progress bar on stderr when asked."
+def _play(
+    scenario, show_progress: bool, scheduler: Optional[str] = None, workers: Optional[int] = None
+):
+    "Run one loaded scenario (chapter 13's `Scenario`), with a progress bar on stderr when asked."
     from rich.markup import escape
     from rich.progress import Progress
-    from lumoz_ref.dispute import run_scenario
+    from lumoz_ref.scenarios import run_scenario
+
     _warm_up(show_progress)
     if not show_progress:
-        return run_scenario(scenario)
+        return run_scenario(scenario, scheduler=scheduler, workers=workers)
     with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task(escape(scenario.name), total=None)  # the file's text is never read as markup
+        # the file's text is never read as markup
+        task = bar.add_task(escape(scenario.name), total=None)
+
         def progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=escape(f"{scenario.name}: {message[:60]}"))
-        return run_scenario(scenario, progress=progress)
+            bar.update(
+                task,
+                completed=done,
+                total=total,
+                description=escape(f"{scenario.name}: {message[:60]}"),
+            )
+
+        return run_scenario(scenario, progress=progress, scheduler=scheduler, workers=workers)
+
 
 @app.command("run")
-def run(scenario: str = typer.Argument(..., help="scenario file (TOML), or a bundled scenario by name: honest, fraud, …"),
-        as_json: bool = typer.Option(False, "--json"),
-        backend: str = typer.Option("auto", help="auto | python | native")):
+def run(
+    scenario: str = typer.Argument(
+        ..., help="scenario file (TOML), or a bundled scenario by name: " "honest, fraud, …"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+    backend: str = typer.Option("auto", help="auto | python | native"),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="a dask scheduler (tcp://HOST:PORT) for the " "miners' proofs"
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, max=16, help="split each proof over W processes (chapter 05a)"
+    ),
+):
     "Run a dispute scenario end to end; print the outcome, balances and timeline."
-    from lumoz_ref.dispute import load_scenario
+    from lumoz_ref.scenarios import load_scenario, scenario_path
+
     try:
-        loaded = load_scenario(_scenario_path(scenario))  # the file first: a bad one costs no set-up
+        loaded = load_scenario(scenario_path(scenario))  # the file first: a bad one costs no set-up
         _use_backend(backend)
-        outcome = _play(loaded, show_progress=not as_json)
+        outcome = _play(loaded, show_progress=not as_json, scheduler=scheduler, workers=workers)
     except _library_errors() as error:
         fail_with(error)
     if as_json:
@@ -332,10 +502,12 @@ def _show_outcome(outcome) -> None:
     from rich.markup import escape
     console.rule(f"[bold]{escape(outcome.scenario.name)}[/]")
     console.print(outcome.scenario.description, style="dim", markup=False)
-    games = Table("game", "L2 block", "claim", "challenger", "prover", "result", "why", title="Games")
+    games = Table("game", "L2 block", "claim", "challenger", "prover", "result", "why",
+                  title="Games")
     games.columns[5].no_wrap = True
     for g in outcome.games:
-        games.add_row(f"#{g.index}", str(g.l2_block_number), "correct" if g.correct else "[red]WRONG[/]",
+        games.add_row(f"#{g.index}", str(g.l2_block_number), "correct" if g.correct
+                      else "[red]WRONG[/]",
                       g.challenger or "—", g.prover or "—", g.status, g.why)
     console.print(games)
     data = outcome.to_dict()
@@ -351,22 +523,8 @@ def _show_outcome(outcome) -> None:
     console.print(f"[dim]real time spent proving: {outcome.proving_seconds:.1f} s[/]")
 
 # %% ../nbs/99_cli.ipynb #a12f1aac
-DEMO_SCENARIOS = ("honest.toml", "fraud.toml")  # played by `lumoz-ref demo`, from the bundled scenarios
-
-def _scenario_dir() -> Path:
-    "The bundled scenarios: lumoz_ref/scenarios in an installed wheel, data/scenarios in the source tree."
-    import lumoz_ref
-    package = Path(lumoz_ref.__file__).resolve().parent
-    for folder in (package / "scenarios", package.parent / "data" / "scenarios"):
-        if folder.is_dir(): return folder
-    fail_input(f"the bundled scenarios are missing: neither {package / 'scenarios'} nor the source tree's data/scenarios")
-
-def _scenario_path(name_or_path: str) -> Path:
-    "A path as given if it exists, else the bundled scenario of that name (`honest` or `honest.toml`)."
-    path = Path(name_or_path)
-    if path.exists() or path.parent != Path("."): return path
-    bundled = _scenario_dir() / (name_or_path if name_or_path.endswith(".toml") else f"{name_or_path}.toml")
-    return bundled if bundled.is_file() else path
+# played by `lumoz-ref demo`, from the bundled scenarios
+DEMO_SCENARIOS = ("honest.toml", "fraud.toml")
 
 def _demo_foundations() -> None:
     "A small circuit, its witness, and the QAP divisibility that Groth16 relies on."
@@ -381,16 +539,20 @@ def _demo_foundations() -> None:
     cs.check(witness)
     qap = r1cs_to_qap(cs)
     h = divide_exactly(qap, witness)
-    console.print(f"circuit y = x³ + x + 5: {cs.n_constraints} constraints, {cs.n_wires} wires; x = 3 gives y = {cs.public_signals(witness)[0]}")
-    console.print(f"QAP over a domain of {qap.domain_size} points: A·B − C = h·Z with deg h = {h.degree}")
+    console.print(f"circuit y = x³ + x + 5: {cs.n_constraints} constraints, {cs.n_wires} wires; x "
+                  f"= 3 gives y = {cs.public_signals(witness)[0]}")
+    console.print(f"QAP over a domain of {qap.domain_size} points: A·B − C = h·Z with deg h = "
+                  f"{h.degree}")
     forged = list(witness); forged[1] = (forged[1] + 1) % R
     try:
         divide_exactly(qap, forged)
     except QAPRemainderError as error:
-        console.print(f"claiming y = {forged[1]} instead: {type(error).__name__} — the remainder is not zero")
+        console.print(f"claiming y = {forged[1]} instead: {type(error).__name__} — the remainder "
+                      "is not zero")
 
 def _demo_groth16(n_constraints: int = 1024) -> None:
-    "Setup, prove and verify the chain circuit; verify again through the EIP-197 pairing precompile."
+    """Setup, prove and verify the chain circuit; verify again through the EIP-197 pairing
+    precompile."""
     import time
     from lumoz_ref.curve import ec_pairing
     from lumoz_ref.groth16 import chain_circuit, encode_eip197_calldata, prove, setup, verify
@@ -401,24 +563,34 @@ def _demo_groth16(n_constraints: int = 1024) -> None:
     t2 = time.perf_counter(); ok = verify(vk, public, proof)
     t3 = time.perf_counter()
     on_chain = ec_pairing(encode_eip197_calldata(vk, public, proof))[-1] == 1
-    console.print(f"Groth16 on x_(i+1) = x_i² + 7, {n_constraints} constraints: setup {t1 - t0:.2f} s, "
-                  f"prove {t2 - t1:.2f} s, verify {t3 - t2:.3f} s → {'valid' if ok else 'INVALID'}; "
+    console.print(f"Groth16 on x_(i+1) = x_i² + 7, {n_constraints} constraints: setup "
+                  f"{t1 - t0:.2f} s, "
+                  f"prove {t2 - t1:.2f} s, verify {t3 - t2:.3f} s → "
+                  f"{'valid' if ok else 'INVALID'}; "
                   f"ecPairing precompile says {'valid' if on_chain else 'INVALID'}")
     tampered = verify(vk, [public[0] + 1, *public[1:]], proof)
     console.print(f"the same proof for a different output: {'valid' if tampered else 'rejected'}")
 
 # %% ../nbs/99_cli.ipynb #bd5daab0
 @app.command("demo")
-def demo(scenarios: Optional[Path] = typer.Option(None, help="directory holding honest.toml and fraud.toml"),
-         backend: str = typer.Option("auto", help="auto | python | native")):
-    "The tour: circuit → QAP → Groth16 → an honest and a fraudulent dispute with real state-transition proofs."
-    from lumoz_ref.dispute import ScenarioError, load_scenario
-    folder = scenarios or _scenario_dir()
+def demo(scenarios: Optional[Path] = typer.Option(None,
+                                                  help="directory holding honest.toml and "
+                                                       "fraud.toml"),
+         backend: str = typer.Option("auto", help="auto | python | native"),
+         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=16,
+                                               help="split each proof over W processes (chapter "
+                                                    "05a)")):
+    """The tour: circuit → QAP → Groth16 → an honest and a fraudulent dispute with real
+    state-transition proofs."""
+    from lumoz_ref.scenarios import ScenarioError, bundled_scenario_dir, load_scenario
+    try: folder = scenarios or bundled_scenario_dir()
+    except ScenarioError as error: fail_with(error)
     missing = [name for name in DEMO_SCENARIOS if not (folder / name).is_file()]
     if missing:
         fail_input(f"scenario files {missing} not found in {folder} (pass --scenarios DIR)")
     try:
-        stories = [load_scenario(folder / name) for name in DEMO_SCENARIOS]  # both read before anything runs
+        # both read before anything runs
+        stories = [load_scenario(folder / name) for name in DEMO_SCENARIOS]
     except ScenarioError as error:
         fail_with(error)
     used = _use_backend(backend)
@@ -429,12 +601,14 @@ def demo(scenarios: Optional[Path] = typer.Option(None, help="directory holding 
     console.rule("[bold]3. Disputes on L1, proven with chapter 08's circuit[/]")
     from lumoz_ref.dispute import DISPUTE_CIRCUIT
     seconds = _warm_up(show_progress=True)
-    console.print(f"dispute circuit keys ready in {seconds:.1f} s ({used} backend): up to {DISPUTE_CIRCUIT.max_txs} "
-                  f"transactions and {DISPUTE_CIRCUIT.max_calls} call of {DISPUTE_CIRCUIT.max_steps} EVM steps per "
+    console.print(f"dispute circuit keys ready in {seconds:.1f} s ({used} backend): up to "
+                  f"{DISPUTE_CIRCUIT.max_txs} "
+                  f"transactions and {DISPUTE_CIRCUIT.max_calls} call of "
+                  f"{DISPUTE_CIRCUIT.max_steps} EVM steps per "
                   f"proof, accounts in trees of depth {DISPUTE_CIRCUIT.account_depth}")
     for story in stories:
         try:
-            outcome = _play(story, show_progress=True)
+            outcome = _play(story, show_progress=True, workers=workers)
         except _library_errors() as error:
             fail_with(error)
         _show_outcome(outcome)
@@ -444,26 +618,44 @@ network_app = typer.Typer(help="The modular compute layer of chapter 12.", no_ar
 app.add_typer(network_app, name="network")
 
 @network_app.command("simulate")
-def network_simulate(disputes: int = typer.Option(1000, min=1, max=1_000_000, help="disputes to run"),
-                     faulty: float = typer.Option(1 / 3, min=0.0, max=1.0, help="fraction of faulty miners"),
+def network_simulate(disputes: int = typer.Option(1000, min=1, max=1_000_000,
+                                                  help="disputes to run"),
+                     faulty: float = typer.Option(1 / 3, min=0.0, max=1.0,
+                                                  help="fraction of faulty miners"),
                      seed: int = typer.Option(0, help="seed of the miners' draws"),
                      as_json: bool = typer.Option(False, "--json")):
-    "N disputes in simulated time: success rate, latency from challenge to proof on L1, tokens, per-miner results."
+    """N disputes in simulated time: success rate, latency from challenge to proof on L1, tokens,
+    per-miner results."""
     from lumoz_ref.prover_network import NetworkConfigError, simulate_network
     try: result = simulate_network(disputes, faulty, seed)
     except NetworkConfigError as error: fail_with(error)
     if as_json: print_json(result); return
     lat, tokens = result["latency_s"], result["tokens"]
-    console.print(f"{disputes} disputes, {faulty:.0%} of the miners faulty: success rate {result['success_rate']:.4f}; "
-                  f"challenge to proof on L1 p50 {lat['p50']} s, p95 {lat['p95']} s, p99 {lat['p99']} s; "
-                  f"tokens {tokens['start']} at the start, {tokens['end']} at the end, {tokens['burned']} burned")
+    console.print(f"{disputes} disputes, {faulty:.0%} of the miners faulty: success rate "
+                  f"{result['success_rate']:.4f}; "
+                  f"challenge to proof on L1 p50 {lat['p50']} s, p95 {lat['p95']} s, p99 "
+                  f"{lat['p99']} s; "
+                  f"tokens {tokens['start']} at the start, {tokens['end']} at the end, "
+                  f"{tokens['burned']} burned")
 
 @app.command("economics")
-def economics(params: Optional[Path] = typer.Option(None, "--params", help="parameter file (TOML), default: chapter 15's"),
+def economics(params: Optional[Path] = typer.Option(None, "--params",
+                                                    help="parameter file (TOML), default: chapter "
+                                                         "15's"),
               as_json: bool = typer.Option(False, "--json")):
-    "Cost per transaction, withdrawal latency, bonds and L1 transactions of optimistic, ZK and hybrid rollups."
+    """Cost per transaction, withdrawal latency, bonds and L1 transactions of optimistic, ZK and
+    hybrid rollups."""
     from lumoz_ref.economics import EconomicsError, economics_markdown, economics_table, load_params
     try: table = economics_table(load_params(params) if params is not None else None)
     except EconomicsError as error: fail_with(error)
     if as_json: print_json(table)
-    else: typer.echo(economics_markdown(table))   # a Markdown table: wider than a terminal, exact when pasted
+    # a Markdown table: wider than a terminal, exact when pasted
+    else: typer.echo(economics_markdown(table))
+
+@app.command("dashboard")
+def dashboard(port: int = typer.Option(8866, min=1024, max=65535,
+                                       help="loopback port to serve on")):
+    "Serve the dispute stepper (chapter 14) as a Voila app on 127.0.0.1; Ctrl-C stops it."
+    from lumoz_ref.widgets import WidgetError, dashboard_main
+    try: dashboard_main(port)
+    except WidgetError as error: fail_with(error)

@@ -34,9 +34,11 @@ __all__ = ['G1', 'Fp2', 'G2', 'BN_U', 'B1', 'XI', 'B2', 'G1_GENERATOR', 'G2_GENE
 # %% ../nbs/04_curve.ipynb #d6fe33e5
 G1 = Union[tuple[int, int], None]                              # affine (x, y), None = infinity
 Fp2 = tuple[int, int]                                          # x0 + x1·u, real part first
-G2 = Union[tuple[Fp2, Fp2], None]                              # affine ((x0, x1), (y0, y1)), None = infinity
+# affine ((x0, x1), (y0, y1)), None = infinity
+G2 = Union[tuple[Fp2, Fp2], None]
 
-BN_U: int = 4965661367192848881                                # the BN parameter x₀: p = 36x₀⁴+36x₀³+24x₀²+6x₀+1
+# the BN parameter x₀: p = 36x₀⁴+36x₀³+24x₀²+6x₀+1
+BN_U: int = 4965661367192848881
 B1: int = 3                                                    # E: y² = x³ + 3 (EIP-196)
 XI: Fp2 = (9, 1)                                               # ξ = 9 + u, the twist's non-residue
 B2: Fp2 = ((3 * 9 * pow(82, -1, P)) % P, (-3 * pow(82, -1, P)) % P)  # 3/ξ = 3(9 - u)/82
@@ -116,7 +118,8 @@ def _f2_sqrt(a):
 # %% ../nbs/04_curve.ipynb #691331b8
 def _check_coordinate(value, what: str) -> mpz:
     if not isinstance(value, int) and not hasattr(value, "bit_length"):
-        hint = " (convert py_ecc points with from_py_ecc)" if hasattr(value, "n") or hasattr(value, "coeffs") else ""
+        py_ecc_like = hasattr(value, "n") or hasattr(value, "coeffs")
+        hint = " (convert py_ecc points with from_py_ecc)" if py_ecc_like else ""
         raise CoordinateOutOfRange(f"{what} must be an integer, got {type(value).__name__}{hint}")
     if not 0 <= value < P:
         raise CoordinateOutOfRange(f"{what} = {value} is not in [0, p)")
@@ -126,7 +129,8 @@ def _g1_coords(pt, name: str = "G1 point") -> tuple[mpz, mpz] | None:
     "Canonical mpz coordinates of a G1 point that satisfies y² = x³ + 3 (None for infinity)."
     if pt is None: return None
     try: x, y = pt
-    except (TypeError, ValueError): raise InvalidPoint(f"{name} must be (x, y) or None, got {pt!r}") from None
+    except (TypeError, ValueError):
+        raise InvalidPoint(f"{name} must be (x, y) or None, got {pt!r}") from None
     x = _check_coordinate(x, f"{name}.x"); y = _check_coordinate(y, f"{name}.y")
     if (y * y - x * x * x - 3) % _P:
         raise InvalidPoint(f"{name} = ({x}, {y}) is not on y² = x³ + 3")
@@ -141,7 +145,8 @@ def _g2_coords(pt, name: str = "G2 point"):
     x = (_check_coordinate(x0, f"{name}.x.c0"), _check_coordinate(x1, f"{name}.x.c1"))
     y = (_check_coordinate(y0, f"{name}.y.c0"), _check_coordinate(y1, f"{name}.y.c1"))
     if _f2_sqr(y) != _f2_add(_f2_mul(_f2_sqr(x), x), _B2):
-        raise InvalidPoint(f"{name} = (({x0}, {x1}), ({y0}, {y1})) is not on the twist y² = x³ + 3/(9+u)")
+        raise InvalidPoint(f"{name} = (({x0}, {x1}), ({y0}, {y1})) is not on the twist y² = x³ + "
+                           "3/(9+u)")
     return (x, y)
 
 _B2 = (mpz(B2[0]), mpz(B2[1]))
@@ -312,7 +317,8 @@ def _g2_in_subgroup(pt) -> bool:
     return _g2_jac_add(lhs, _g2_jac_neg(rhs))[2] == _ZERO2
 
 def validate_g1(pt: G1, name: str = "G1 point") -> G1:
-    "Return `pt` (int coordinates) if it is a valid G1 element, else raise a `CurveError` naming `name`."
+    """Return `pt` (int coordinates) if it is a valid G1 element, else raise a `CurveError` naming
+    `name`."""
     return _g1_out(_g1_coords(pt, name))
 
 def validate_g2(pt: G2, name: str = "G2 point") -> G2:
@@ -337,7 +343,8 @@ def to_py_ecc(point: G1 | G2):
     from py_ecc import bn128
     if point is None: return None
     x, y = point
-    if isinstance(x, tuple): return (bn128.FQ2([int(x[0]), int(x[1])]), bn128.FQ2([int(y[0]), int(y[1])]))
+    if isinstance(x, tuple):
+        return (bn128.FQ2([int(x[0]), int(x[1])]), bn128.FQ2([int(y[0]), int(y[1])]))
     return (bn128.FQ(int(x)), bn128.FQ(int(y)))
 
 def from_py_ecc(point) -> G1 | G2:
@@ -355,7 +362,8 @@ def from_py_ecc(point) -> G1 | G2:
 # %% ../nbs/04_curve.ipynb #8d3792c1
 def _check_msm_input(points: Sequence, scalars: Sequence[int], coords) -> list:
     if len(points) != len(scalars):
-        raise ValueError(f"MSM needs as many scalars as points: got {len(points)} points, {len(scalars)} scalars")
+        raise ValueError(f"MSM needs as many scalars as points: got {len(points)} points, "
+                         f"{len(scalars)} scalars")
     return [coords(pt, f"points[{i}]") for i, pt in enumerate(points)]
 
 def msm_naive_g1(points: Sequence[G1], # the points P_i
@@ -379,7 +387,8 @@ def _g1_add_batch(lefts: list, rights: list) -> list:
         dens.append(d); prefix.append(acc); acc = acc * d % p
     inv = invert(acc, p)
     out = []
-    for pre, d, (x1, y1), (x2, y2) in zip(reversed(prefix), reversed(dens), reversed(lefts), reversed(rights)):
+    for pre, d, (x1, y1), (x2, y2) in zip(reversed(prefix), reversed(dens), reversed(lefts),
+                                          reversed(rights)):
         d_inv = pre * inv % p; inv = inv * d % p
         lam = (y2 - y1) * d_inv % p
         x3 = (lam * lam - x1 - x2) % p
@@ -394,7 +403,8 @@ def _g1_add_batch(lefts: list, rights: list) -> list:
     return out
 
 # %% ../nbs/04_curve.ipynb #671c245f
-_BATCH = 256    # additions sharing one inversion; 1.3 µs/addition at 256, 1.5 µs with all in one batch
+# additions sharing one inversion; 1.3 µs/addition at 256, 1.5 µs with all in one batch
+_BATCH = 256
 
 def _sum_lists(add_batch: Callable, lists: list[list]) -> list:
     "The sum of each list of affine points, all lists reduced pairwise together (None = empty sum)."
@@ -407,7 +417,8 @@ def _sum_lists(add_batch: Callable, lists: list[list]) -> list:
             spans.append((i, len(lefts), m))
             lefts += l[0:m - 1:2]; rights += l[1:m:2]
         sums = []
-        for i in range(0, len(lefts), _BATCH): sums += add_batch(lefts[i:i + _BATCH], rights[i:i + _BATCH])
+        for i in range(0, len(lefts), _BATCH):
+            sums += add_batch(lefts[i:i + _BATCH], rights[i:i + _BATCH])
         active = []
         for i, start, m in spans:
             new = sums[start:start + m // 2]
@@ -439,8 +450,10 @@ def _add_pairs(ops: _GroupOps, lefts: list, rights: list) -> list:
 
 # %% ../nbs/04_curve.ipynb #c2a06a25
 def _pippenger(ops: _GroupOps, points: list, scalars: list[int], c: int):
-    "Σ s_i·P_i (affine mpz points, scalars s_i > 0) by signed-digit buckets, batch-affine; Jacobian result."
-    # signed digits without branches: the base-2^c digits d' of k + Σ_w 2^(c−1)·2^(cw) are the signed
+    """Σ s_i·P_i (affine mpz points, scalars s_i > 0) by signed-digit buckets, batch-affine;
+    Jacobian result."""
+    # signed digits without branches: the base-2^c digits d' of k + Σ_w 2^(c−1)·2^(cw) are the
+    # signed
     # digits d = d' − 2^(c−1) ∈ [−2^(c−1), 2^(c−1)); list w·2^c + d' collects the points of digit d
     # (−P_i when d < 0).
     half, full, mask = 1 << (c - 1), 1 << c, (1 << c) - 1
@@ -514,7 +527,8 @@ _G2_OPS = _GroupOps(
 # %% ../nbs/04_curve.ipynb #6c905f82
 @contextmanager
 def _gc_paused():
-    "Pause the cyclic garbage collector: MSMs allocate millions of small tuples it would scan for nothing."
+    """Pause the cyclic garbage collector: MSMs allocate millions of small tuples it would scan for
+    nothing."""
     was_enabled = gc.isenabled(); gc.disable()
     try: yield
     finally:
@@ -527,7 +541,8 @@ def _msm_window(n_points: int, bits: int) -> int:
 _backend = "python"                      # or "native": see `set_backend` at the end of the chapter
 
 def _msm(ops: _GroupOps, coords: Callable, points: Sequence, scalars: Sequence[int], c: int | None):
-    if c is not None and not 2 <= c <= 24: raise ValueError(f"window must be between 2 and 24, got {c}")
+    if c is not None and not 2 <= c <= 24:
+        raise ValueError(f"window must be between 2 and 24, got {c}")
     pts = _check_msm_input(points, scalars, coords)
     pairs = [(pt, s % R) for pt, s in zip(pts, scalars) if pt is not None and s % R]
     if not pairs: return None
@@ -560,13 +575,15 @@ def _fixed_base_table(ops: _GroupOps, base, c: int, windows: int) -> list[list]:
         window_bases.append(ops.to_affine(acc))
         for _ in range(c): acc = ops.jac_double(acc)
     rows = [window_bases]
-    for _ in range(half - 1):                   # row j = row j−1 + window base, all windows in lockstep
+    # row j = row j−1 + window base, all windows in lockstep
+    for _ in range(half - 1):
         rows.append(_add_pairs(ops, rows[-1], window_bases))
     return [[rows[j][w] for j in range(half)] for w in range(windows)]
 
 # %% ../nbs/04_curve.ipynb #463c9dae
 def _batch_mul(ops: _GroupOps, base, scalars: Sequence[int], window: int | None) -> list:
-    if window is not None and not 2 <= window <= 20: raise ValueError(f"window must be between 2 and 20, got {window}")
+    if window is not None and not 2 <= window <= 20:
+        raise ValueError(f"window must be between 2 and 20, got {window}")
     ks = [k % R for k in scalars]
     if base is None or not ks: return [None] * len(ks)
     if _backend == "native": return _mcl_batch_mul(base, ks, 2 if ops is _G1_OPS else 4)
@@ -575,7 +592,8 @@ def _batch_mul(ops: _GroupOps, base, scalars: Sequence[int], window: int | None)
     half, full, mask = 1 << (c - 1), 1 << c, (1 << c) - 1
     windows = 254 // c + 1
     offset = sum(half << (c * w) for w in range(windows))
-    if (R - 1 + offset).bit_length() > c * windows: windows += 1; offset += half << (c * (windows - 1))
+    if (R - 1 + offset).bit_length() > c * windows:
+        windows += 1; offset += half << (c * (windows - 1))
     # lookup[w][d'] is the table point for the offset digit d' = d + 2^(c−1): −T[w][|d|] when d < 0
     lookup = [[None if t is None else ops.neg(t) for t in reversed(row)] + [None] + row[:half - 1]
               for row in _fixed_base_table(ops, base, c, windows)]
@@ -591,14 +609,16 @@ def _batch_mul(ops: _GroupOps, base, scalars: Sequence[int], window: int | None)
 # %% ../nbs/04_curve.ipynb #be7ae8e5
 def batch_mul_g1(base: G1, # the fixed base point G
                  scalars: Sequence[int], # the scalars s_i (taken mod r)
-                 window: int | None = None, # table window c (2…20; Python backend); None chooses by size
+                 # table window c (2…20; Python backend); None chooses by size
+                 window: int | None = None,
                 ) -> list[G1]:
     "[s_i·G for each s_i], affine, from one windowed table of multiples of G."
     return [_g1_out(p) for p in _batch_mul(_G1_OPS, _g1_coords(base, "base"), scalars, window)]
 
 def batch_mul_g2(base: G2, # the fixed base point H (checked to be on the twist)
                  scalars: Sequence[int], # the scalars s_i (taken mod r)
-                 window: int | None = None, # table window c (2…20; Python backend); None chooses by size
+                 # table window c (2…20; Python backend); None chooses by size
+                 window: int | None = None,
                 ) -> list[G2]:
     "[s_i·H for each s_i], affine, from one windowed table of multiples of H."
     return [_g2_out(p) for p in _batch_mul(_G2_OPS, _g2_coords(base, "base"), scalars, window)]
@@ -633,11 +653,13 @@ _F12_ONE = ((_ONE2, _ZERO2, _ZERO2), _F6_ZERO)
 def _f12_mul(a, b):
     a0, a1 = a; b0, b1 = b
     t0 = _f6_mul(a0, b0); t1 = _f6_mul(a1, b1)
-    return (_f6_add(t0, _f6_mul_v(t1)), _f6_sub(_f6_sub(_f6_mul(_f6_add(a0, a1), _f6_add(b0, b1)), t0), t1))
+    return (_f6_add(t0, _f6_mul_v(t1)),
+            _f6_sub(_f6_sub(_f6_mul(_f6_add(a0, a1), _f6_add(b0, b1)), t0), t1))
 
 def _f12_sqr(a):
     a0, a1 = a
-    t = _f6_mul(a0, a1)                                              # (a0 + a1·w)² = a0² + a1²·v + 2a0a1·w
+    # (a0 + a1·w)² = a0² + a1²·v + 2a0a1·w
+    t = _f6_mul(a0, a1)
     c0 = _f6_sub(_f6_sub(_f6_mul(_f6_add(a0, a1), _f6_add(a0, _f6_mul_v(a1))), t), _f6_mul_v(t))
     return (c0, _f6_add(t, t))
 
@@ -667,7 +689,8 @@ def _naf(k: int) -> list[int]:
     "Non-adjacent form of k > 0, most significant digit first."
     digits = []
     while k:
-        d = (2 - (k & 3)) if k & 1 else 0                            # ±1 chosen so k − d ≡ 0 (mod 4)
+        # ±1 chosen so k − d ≡ 0 (mod 4)
+        d = (2 - (k & 3)) if k & 1 else 0
         digits.append(d); k = (k - d) >> 1
     return digits[::-1]
 
@@ -706,7 +729,8 @@ def _g2_frobenius(Q):
 
 # %% ../nbs/04_curve.ipynb #b231b5f4
 def _miller_loop(pairs: list):
-    "∏ f_{6x₀+2,Q}(P)·(final lines) over affine mpz pairs (P, Q), none at infinity, one squaring chain."
+    """∏ f_{6x₀+2,Q}(P)·(final lines) over affine mpz pairs (P, Q), none at infinity, one squaring
+    chain."""
     f = _F12_ONE
     Ts = [Q for _, Q in pairs]
     negQs = [(Q[0], _f2_neg(Q[1])) for _, Q in pairs]
@@ -777,7 +801,8 @@ def _validated_pairs(pairs: Iterable) -> list:
 
 # %% ../nbs/04_curve.ipynb #dce166a6
 def miller_loop(pairs: Sequence[tuple[G1, G2]]) -> GT:
-    "∏ f_{6x₀+2,Q_i}(P_i) with the final lines, one shared squaring chain (no final exponentiation)."
+    """∏ f_{6x₀+2,Q_i}(P_i) with the final lines, one shared squaring chain (no final
+    exponentiation)."""
     good = _validated_pairs(pairs)
     return _gt_out(_miller_loop(good)) if good else GT_ONE
 
@@ -823,7 +848,8 @@ def g1_to_evm_bytes(pt: G1) -> bytes:
     return bytes(64) if pt is None else _word(pt[0]) + _word(pt[1])
 
 def g2_to_evm_bytes(pt: G2) -> bytes:
-    "The 128-byte EIP-197 encoding x1 ‖ x0 ‖ y1 ‖ y0 (imaginary first; zeros for infinity; on-twist checked)."
+    """The 128-byte EIP-197 encoding x1 ‖ x0 ‖ y1 ‖ y0 (imaginary first; zeros for infinity;
+    on-twist checked)."""
     q = _g2_coords(pt)
     if q is None: return bytes(128)
     (x0, x1), (y0, y1) = q
@@ -877,7 +903,9 @@ def ec_pairing_gas(data: bytes) -> int:
 def ec_add(data: bytes) -> bytes:
     "Precompile 0x06: the sum of two G1 points (EIP-196)."
     data = _pad(data, 128)
-    try: a, b = g1_from_evm_bytes(data[:64], "ecAdd point 1"), g1_from_evm_bytes(data[64:], "ecAdd point 2")
+    try:
+        a, b = g1_from_evm_bytes(data[:64], "ecAdd point 1"), g1_from_evm_bytes(data[64:],
+                                                                                "ecAdd point 2")
     except CurveError as e: raise PrecompileError(str(e)) from e
     return g1_to_evm_bytes(g1_add(a, b))
 
@@ -913,7 +941,8 @@ def _mcl_load():
     global _mcl
     if _mcl is not None: return _mcl
     try: import mclbn256.mclbn256 as mcl_module
-    except ImportError as e: raise BackendUnavailable("the native backend needs `pip install mclbn256`") from e
+    except ImportError as e:
+        raise BackendUnavailable("the native backend needs `pip install mclbn256`") from e
     lib = mcl_module.lib
     if lib.mclBn_init(_MCL_BN_SNARK1, mcl_module.MCLBN_COMPILED_TIME_VAR) != 0:
         raise BackendUnavailable("MCL refused to initialise alt_bn128 (MCL_BN_SNARK1)")
@@ -933,8 +962,10 @@ def _mcl_points(points: list, words: int):
         coords = pt if words == 2 else (*pt[0], *pt[1])
         at = base + i * size
         for j, c in enumerate(coords):
-            lib.mclBnFp_setLittleEndian(ctypes.c_void_p(at + 32 * j), int(c).to_bytes(32, "little"), 32)
-        ctypes.memmove(at + 32 * len(coords), ctypes.byref(one), 32)     # z = 1 (z.c1 = 0 already for G2)
+            lib.mclBnFp_setLittleEndian(ctypes.c_void_p(at + 32 * j), int(c).to_bytes(32, "little"),
+                                        32)
+        # z = 1 (z.c1 = 0 already for G2)
+        ctypes.memmove(at + 32 * len(coords), ctypes.byref(one), 32)
     return array
 
 def _mcl_get(point, words: int):
@@ -942,7 +973,8 @@ def _mcl_get(point, words: int):
     lib, _, _ = _mcl_load()
     buf = ctypes.create_string_buffer(1024)
     get = lib.mclBnG1_getStr if words == 2 else lib.mclBnG2_getStr
-    if get(buf, 1024, ctypes.byref(point), 10) == 0: raise BackendUnavailable("MCL could not print a point")
+    if get(buf, 1024, ctypes.byref(point), 10) == 0:
+        raise BackendUnavailable("MCL could not print a point")
     parts = [int(v) for v in buf.value.split()]
     if parts[0] == 0: return None
     return (parts[1], parts[2]) if words == 2 else ((parts[1], parts[2]), (parts[3], parts[4]))
@@ -953,34 +985,46 @@ def _mcl_function(name: str, n_pointers: int):
     return ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * n_pointers)((name, _mcl_load()[0]))
 
 def _mcl_read_affine(array, words: int) -> list:
-    "The affine int points of an MCL array of normalised points (None for infinity), from its bytes."
-    raw, one, size = bytes(array), _mcl_load()[2], 96 * words // 2      # x, y, z: 3 coordinates of words/2 F_p
+    """The affine int points of an MCL array of normalised points (None for infinity), from its
+    bytes."""
+    # x, y, z: 3 coordinates of words/2 F_p
+    raw, one, size = bytes(array), _mcl_load()[2], 96 * words // 2
     from_montgomery = pow(int.from_bytes(bytes(one), "little"), -1, _P)   # stored = x·2^256 mod p
     xy = [int.from_bytes(raw[j:j + 32], "little") * from_montgomery % _P
           for at in range(0, len(raw), size) for j in range(at, at + size * 2 // 3, 32)]
-    finite = [any(raw[at + size * 2 // 3:at + size]) for at in range(0, len(raw), size)]   # z = 0: infinity
+    # z = 0: infinity
+    finite = [any(raw[at + size * 2 // 3:at + size]) for at in range(0, len(raw), size)]
     if words == 2: return [(xy[2 * i], xy[2 * i + 1]) if f else None for i, f in enumerate(finite)]
-    return [((xy[4 * i], xy[4 * i + 1]), (xy[4 * i + 2], xy[4 * i + 3])) if f else None for i, f in enumerate(finite)]
+    return [((xy[4 * i], xy[4 * i + 1]), (xy[4 * i + 2], xy[4 * i + 3])) if f else None
+            for i, f in enumerate(finite)]
 
 def _mcl_batch_mul(base, scalars: list[int], words: int) -> list:
-    "[k·base for each k in [0, r)] on MCL: per c-bit window a table d·2^(cw)·base, then one addition per scalar."
-    if sys.byteorder != "little": raise BackendUnavailable("the native batch reads MCL's limbs as little-endian")
+    """[k·base for each k in [0, r)] on MCL: per c-bit window a table d·2^(cw)·base, then one
+    addition per scalar."""
+    if sys.byteorder != "little":
+        raise BackendUnavailable("the native batch reads MCL's limbs as little-endian")
     lib, mcl_module, _ = _mcl_load()
     group = "G1" if words == 2 else "G2"
     kind = getattr(mcl_module, f"mclBn{group}_bytes"); size = ctypes.sizeof(kind)
-    add, normalize = _mcl_function(f"mclBn{group}_add", 3), _mcl_function(f"mclBn{group}_normalize", 2)
+    add = _mcl_function(f"mclBn{group}_add", 3)
+    normalize = _mcl_function(f"mclBn{group}_normalize", 2)
     live = [i for i, k in enumerate(scalars) if k]
-    c = 16 if len(live) > 1 << 17 else 8       # 16-bit windows: half the additions, but 2^16-entry tables that
-                                               # miss the cache (0.7 µs an addition, not 0.45): measured break-even
+    # 16-bit windows: half the additions, but 2^16-entry tables that miss the cache
+    # (0.7 µs an addition, not 0.45): measured break-even
+    c = 16 if len(live) > 1 << 17 else 8
     windows = 256 // c
-    digits = memoryview(b"".join(scalars[i].to_bytes(32, "little") for i in live)).cast("B" if c == 8 else "H")
-    sums, table = (kind * len(live))(), (kind * (1 << c))()         # zeroed: z = 0, the point at infinity
+    digits = memoryview(b"".join(scalars[i].to_bytes(32, "little") for i in live))
+    digits = digits.cast("B" if c == 8 else "H")
+    # zeroed: z = 0, the point at infinity
+    sums, table = (kind * len(live))(), (kind * (1 << c))()
     sum_at = [ctypes.addressof(sums) + size * j for j in range(len(live))]
     table_at = [ctypes.addressof(table) + size * d for d in range(1 << c)]
     window_base = _mcl_points([base], words); base_at = ctypes.addressof(window_base)
     for w in range(windows):
-        for d in range(1, 1 << c): add(table_at[d], table_at[d - 1], base_at)       # T_d = d·2^(cw)·base
-        add(base_at, table_at[-1], base_at)                                         # 2^(c(w+1))·base
+        # T_d = d·2^(cw)·base
+        for d in range(1, 1 << c): add(table_at[d], table_at[d - 1], base_at)
+        # 2^(c(w+1))·base
+        add(base_at, table_at[-1], base_at)
         for _ in map(add, sum_at, sum_at, map(table_at.__getitem__, digits[w::windows])): pass
     for _ in map(normalize, sum_at, sum_at): pass
     out = [None] * len(scalars)
@@ -989,8 +1033,9 @@ def _mcl_batch_mul(base, scalars: list[int], words: int) -> list:
     return out
 
 # %% ../nbs/04_curve.ipynb #72652099
-MCL_MSM_CHUNK: int = 1 << 16   # points per mulVec call: MCL's mulVec crashed the process on a vector of 262 144
-                               # G1 points here (200 000 ran), so longer MSMs are summed chunk by chunk
+# points per mulVec call: MCL's mulVec crashed the process on a vector of 262 144 G1 points
+# here (200 000 ran), so longer MSMs are summed chunk by chunk
+MCL_MSM_CHUNK: int = 1 << 16
 
 def _mcl_msm(points: list, scalars: list[int], words: int):
     lib, mcl_module, _ = _mcl_load()
@@ -1003,7 +1048,8 @@ def _mcl_msm(points: list, scalars: list[int], words: int):
         frs = (mcl_module.mclBnFr_bytes * len(chunk))()
         for i, k in enumerate(chunk):
             lib.mclBnFr_setLittleEndian(ctypes.byref(frs[i]), k.to_bytes(32, "little"), 32)
-        mul_vec(ctypes.byref(part), _mcl_points(points[at:at + MCL_MSM_CHUNK], words), frs, len(chunk))
+        mul_vec(ctypes.byref(part), _mcl_points(points[at:at + MCL_MSM_CHUNK], words), frs,
+                len(chunk))
         add(ctypes.byref(total), ctypes.byref(total), ctypes.byref(part))
     return _mcl_get(total, words)
 
@@ -1015,21 +1061,27 @@ def _mcl_pairing_check(pairs: list) -> bool:
     lib.mclBn_finalExp(ctypes.byref(f), ctypes.byref(f))
     return lib.mclBnGT_isOne(ctypes.byref(f)) == 1
 
-def set_backend(name: str, # "python" (default, always available) or "native" (MCL through `mclbn256`)
+# "python" (default, always available) or "native" (MCL through `mclbn256`)
+def set_backend(name: str,
                ) -> None:
-    "Choose the engine behind the MSMs, the batch multiplications and `pairing_check`; 'native' is cross-checked first."
+    """Choose the engine behind the MSMs, the batch multiplications and `pairing_check`; 'native' is
+    cross-checked first."""
     global _backend
-    if name not in ("python", "native"): raise ValueError(f"unknown backend {name!r}: use 'python' or 'native'")
+    if name not in ("python", "native"):
+        raise ValueError(f"unknown backend {name!r}: use 'python' or 'native'")
     if name == "native":
         rng = random.Random(0)
         ks = [rng.randrange(1, R) for _ in range(8)]
         g1s = [_g1_coords(p) for p in batch_mul_g1(G1_GENERATOR, ks)]
         g2s = [_g2_coords(q) for q in batch_mul_g2(G2_GENERATOR, ks[:2])]
         if (_mcl_msm(g1s, ks, 2) != _g1_out(_g1_to_affine(_pippenger(_G1_OPS, g1s, ks, 3)))
-                or _mcl_msm(g2s, ks[:2], 4) != _g2_out(_g2_to_affine(_pippenger(_G2_OPS, g2s, ks[:2], 3)))
-                or not _mcl_pairing_check([(g1s[0], g2s[1]), ((g1s[0][0], -g1s[0][1] % _P), g2s[1])])
+                or _mcl_msm(g2s, ks[:2],
+                            4) != _g2_out(_g2_to_affine(_pippenger(_G2_OPS, g2s, ks[:2], 3)))
+                or not _mcl_pairing_check([(g1s[0], g2s[1]),
+                                           ((g1s[0][0], -g1s[0][1] % _P), g2s[1])])
                 or _mcl_pairing_check([(g1s[0], g2s[1])])
-                or _mcl_batch_mul(_g1_coords(G1_GENERATOR), ks + [0], 2) != [*map(_g1_out, g1s), None]
+                or _mcl_batch_mul(_g1_coords(G1_GENERATOR), ks + [0], 2) != [*map(_g1_out, g1s),
+                                                                             None]
                 or _mcl_batch_mul(_g2_coords(G2_GENERATOR), ks[:2], 4) != list(map(_g2_out, g2s))):
             raise BackendUnavailable("MCL's results differ from the Python path: not alt_bn128?")
     _backend = name

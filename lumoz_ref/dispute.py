@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import heapq
 import random
-import re
 import time
-import tomllib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -27,53 +23,67 @@ from .field import R
 from .r1cs import R1CS
 from .groth16 import Proof, VerifyingKey, setup
 from .groth16 import prove as groth16_prove
-from .rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Devnet, Genesis, RollupConfig, RollupNode,
-                              Withdrawal, decode_frames, derive_chain, initiate_withdrawal_calldata, output_root,
+from .rollup import (L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT, Devnet, Genesis,
+                              RollupConfig, RollupNode,
+                              Withdrawal, decode_frames, derive_chain, initiate_withdrawal_calldata,
+                              output_root,
                               prove_withdrawal, sign_transaction)
 from .rollup import address_of as rollup_address_of
-from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS, G_SSTORE_RESET, G_SSTORE_SET,
-                          L1_BLOCK_TIME, NO_PARENT, PROOF_MATURITY_DELAY_SECONDS, ZERO_ADDRESS, Contract, DisputeGame,
-                          FaultProofSystem, GameStatus, Groth16VerifierContract, IncorrectBondAmount,
-                          InvalidAnchorGame, InvalidDisputeGame, InvalidProof, L1Chain, Msg, OutputRootAnchor,
-                          OutputRootProof, Revert, actor_address, payable, deploy_fault_proof_system, encode_extra_data, ether,
+from .l1 import (DELAYED_WETH_DELAY_SECONDS, DISPUTE_GAME_FINALITY_DELAY_SECONDS,
+                          G_SSTORE_RESET, G_SSTORE_SET,
+                          L1_BLOCK_TIME, NO_PARENT, PROOF_MATURITY_DELAY_SECONDS, ZERO_ADDRESS,
+                          Contract, DisputeGame,
+                          FaultProofSystem, GameStatus, Groth16VerifierContract,
+                          IncorrectBondAmount,
+                          InvalidAnchorGame, InvalidDisputeGame, InvalidProof, L1Chain, Msg,
+                          OutputRootAnchor,
+                          OutputRootProof, Revert, actor_address, payable,
+                          deploy_fault_proof_system, encode_extra_data, ether,
                           format_ether)
 
 # %% auto #0
 __all__ = ['ZK_GAME_TYPE', 'MAX_CHALLENGE_DURATION', 'MAX_PROVE_DURATION', 'INIT_BOND', 'CHALLENGER_BOND', 'BINDING_INPUT_NAMES',
-           'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'KEY_CACHE_ENV', 'MAX_SCENARIO_BYTES', 'MAX_L2_BLOCKS',
-           'MAX_WITHDRAWALS', 'MAX_DURATION', 'ACTOR_FUNDS', 'MAX_AMOUNT', 'MAX_TEXT', 'L1_GAS_PER_TRANSACTION',
-           'MAX_TOML_DEPTH', 'WITHDRAWAL_AMOUNT', 'ALICE_L2_FUNDS', 'FRAUD_MINT', 'ACTORS', 'RESOLVER_DELAY',
-           'DisputeError', 'AlreadyInitialized', 'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim',
-           'GameNotInProgress', 'AlreadyChallenged', 'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate',
-           'ParentGameNotResolved', 'GameNotOver', 'GameNotResolved', 'GameNotFinalized', 'GamePaused',
-           'NoCreditToClaim', 'ProofBinding', 'binding_public_inputs', 'binding_digest', 'binding_circuit',
-           'DisputeProofSystem', 'BindingProofSystem', 'ProposalStatus', 'BondDistributionMode', 'ClaimData',
-           'ZKGameConfig', 'ZKDisputeGame', 'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof',
-           'DisputeWorld', 'build_world', 'StateTransitionError', 'MissingL1Data', 'RollupMismatch',
-           'ProverStateMismatch', 'BlockHashMismatch', 'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage',
-           'post_output', 'key_cache_dir', 'circuit_key_id', 'dispute_circuit_keys', 'insecure_seeded_circuit_keys',
-           'StateTransitionProofSystem', 'insecure_toxic_waste', 'forge_proof', 'ScenarioError', 'Scenario',
-           'check_funds', 'load_scenario', 'L2Run', 'plan_proposals', 'alice_l1', 'build_l2', 'faulty_state',
-           'TimelineEntry', 'GameReport', 'ScenarioOutcome', 'run_scenario', 'outcome_markdown']
+           'DISPUTE_CIRCUIT', 'DISPUTE_ROLLUP', 'L2_GAS_PRICE', 'KEY_CACHE_ENV', 'DisputeError', 'AlreadyInitialized',
+           'BadExtraData', 'InvalidParentGame', 'UnexpectedRootClaim', 'GameNotInProgress', 'AlreadyChallenged',
+           'AlreadyProven', 'ChallengeWindowClosed', 'ProofTooLate', 'ParentGameNotResolved', 'GameNotOver',
+           'GameNotResolved', 'GameNotFinalized', 'GamePaused', 'NoCreditToClaim', 'ProofBinding',
+           'binding_public_inputs', 'binding_digest', 'binding_circuit', 'DisputeProofSystem', 'BindingProofSystem',
+           'ProposalStatus', 'BondDistributionMode', 'ClaimData', 'ZKGameConfig', 'ZKDisputeGame',
+           'deploy_zk_dispute_game', 'propose', 'proof_calldata', 'submit_proof', 'DisputeWorld', 'build_world',
+           'StateTransitionError', 'MissingL1Data', 'RollupMismatch', 'ProverStateMismatch', 'BlockHashMismatch',
+           'InvalidOutputPreimage', 'OutputRootOracle', 'output_preimage', 'post_output', 'key_cache_dir',
+           'circuit_key_id', 'dispute_circuit_keys', 'insecure_seeded_circuit_keys', 'StateTransitionProofSystem',
+           'dispute_example_block', 'insecure_toxic_waste', 'forge_proof']
 
 # %% ../nbs/11_dispute.ipynb #b6847bb8
-ZK_GAME_TYPE: int = 10                     # zk-dispute-game.md, Overview: "registered as game type 10"
-MAX_CHALLENGE_DURATION: int = 604_800      # 7 days: OP Succinct Lite deploy guide, MAX_CHALLENGE_DURATION example
-MAX_PROVE_DURATION: int = 86_400           # 1 day: OP Succinct Lite deploy guide, MAX_PROVE_DURATION example
-INIT_BOND: int = ether("0.001")            # OP Succinct Lite deploy guide, INITIAL_BOND_IN_WEI example
-CHALLENGER_BOND: int = ether("0.001")      # OP Succinct Lite deploy guide, CHALLENGER_BOND_IN_WEI example
+# zk-dispute-game.md, Overview: "registered as game type 10"
+ZK_GAME_TYPE: int = 10
+# 7 days: OP Succinct Lite deploy guide, MAX_CHALLENGE_DURATION example
+MAX_CHALLENGE_DURATION: int = 604_800
+# 1 day: OP Succinct Lite deploy guide, MAX_PROVE_DURATION example
+MAX_PROVE_DURATION: int = 86_400
+# OP Succinct Lite deploy guide, INITIAL_BOND_IN_WEI example
+INIT_BOND: int = ether("0.001")
+# OP Succinct Lite deploy guide, CHALLENGER_BOND_IN_WEI example
+CHALLENGER_BOND: int = ether("0.001")
 
 # %% ../nbs/11_dispute.ipynb #3e693511
 class DisputeError(Revert):
     "Base of the ZK dispute game's reverts."
 class AlreadyInitialized(DisputeError): "initialize() runs once."
-class BadExtraData(DisputeError): "extraData must be exactly l2BlockNumber (32 bytes) ‖ parentIndex (4 bytes)."
-class InvalidParentGame(DisputeError): "The parent is blacklisted, retired, of another type, lost, or below the anchor."
-class UnexpectedRootClaim(DisputeError): "The claim is for an L2 block at or before its starting block."
-class GameNotInProgress(DisputeError): "The game is already resolved (OP Succinct: ClaimAlreadyResolved)."
-class AlreadyChallenged(DisputeError): "At most one challenge per game, iZKG-010 (OP Succinct: ClaimAlreadyChallenged)."
+class BadExtraData(DisputeError):
+    "extraData must be exactly l2BlockNumber (32 bytes) ‖ parentIndex (4 bytes)."
+class InvalidParentGame(DisputeError):
+    "The parent is blacklisted, retired, of another type, lost, or below the anchor."
+class UnexpectedRootClaim(DisputeError):
+    "The claim is for an L2 block at or before its starting block."
+class GameNotInProgress(DisputeError):
+    "The game is already resolved (OP Succinct: ClaimAlreadyResolved)."
+class AlreadyChallenged(DisputeError):
+    "At most one challenge per game, iZKG-010 (OP Succinct: ClaimAlreadyChallenged)."
 class AlreadyProven(DisputeError): "A valid proof was already submitted; the game is over."
-class ChallengeWindowClosed(DisputeError): "challenge() after the challenge deadline (OP Succinct: GameOver)."
+class ChallengeWindowClosed(DisputeError):
+    "challenge() after the challenge deadline (OP Succinct: GameOver)."
 class ProofTooLate(DisputeError): "prove() after the current deadline (OP Succinct: GameOver)."
 class ParentGameNotResolved(DisputeError): "resolve() while the parent is IN_PROGRESS, iZKG-009."
 class GameNotOver(DisputeError): "resolve() before a proof or the deadline."
@@ -85,34 +95,57 @@ class NoCreditToClaim(DisputeError): "claimCredit() for a recipient with no cred
 # %% ../nbs/11_dispute.ipynb #785aa456
 @dataclass(frozen=True)
 class ProofBinding:
-    "The public values of a dispute proof (OP Succinct Lite's AggregationOutputs, without rangeVkeyCommitment)."
+    """The public values of a dispute proof (OP Succinct Lite's AggregationOutputs, without
+    rangeVkeyCommitment)."""
     l1_head: bytes               # L1 block hash the game recorded at creation
     starting_output_root: bytes  # l2PreRoot: the parent's claim or the anchor root
     root_claim: bytes            # claimRoot
     l2_block_number: int         # claimBlockNum
     rollup_config_hash: bytes    # commits to the L2 chain's rollup configuration
     prover: str                  # proverAddress: msg.sender of prove()
-    starting_block_number: int = 0  # the parent's L2 block: fixed by starting_output_root, so not a public value itself
+    # the parent's L2 block: fixed by starting_output_root, so not a public value itself
+    starting_block_number: int = 0
 
     def public_values(self) -> bytes:
         "abi.encode of the six values, as the Solidity game passes them to the verifier."
-        words = (self.l1_head, self.starting_output_root, self.root_claim, self.l2_block_number.to_bytes(32, "big"),
+        words = (self.l1_head, self.starting_output_root, self.root_claim,
+                 self.l2_block_number.to_bytes(32, "big"),
                  self.rollup_config_hash, bytes(12) + bytes.fromhex(self.prover[2:]))
         return b"".join(words)
 
 # %% ../nbs/11_dispute.ipynb #d83eab76
-BINDING_INPUT_NAMES: tuple[str, ...] = ("l1_head_hi", "l1_head_lo", "pre_root_hi", "pre_root_lo", "claim_hi",
-                                        "claim_lo", "l2_block_number", "config_hash_hi", "config_hash_lo", "prover")
+BINDING_INPUT_NAMES: tuple[str, ...] = (
+    "l1_head_hi",
+    "l1_head_lo",
+    "pre_root_hi",
+    "pre_root_lo",
+    "claim_hi",
+    "claim_lo",
+    "l2_block_number",
+    "config_hash_hi",
+    "config_hash_lo",
+    "prover",
+)
+
 
 def _limbs(value: bytes) -> list[int]:
-    if len(value) != 32: raise ValueError(f"expected 32 bytes, got {len(value)}")
+    if len(value) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(value)}")
     return [int.from_bytes(value[:16], "big"), int.from_bytes(value[16:], "big")]
+
 
 def binding_public_inputs(binding: ProofBinding) -> list[int]:
     "The ten field elements a dispute proof is checked against, built only from the binding values."
-    if not 0 <= binding.l2_block_number < R: raise ValueError(f"l2 block number {binding.l2_block_number} is not below r")
-    return (_limbs(binding.l1_head) + _limbs(binding.starting_output_root) + _limbs(binding.root_claim)
-            + [binding.l2_block_number] + _limbs(binding.rollup_config_hash) + [int(binding.prover, 16)])
+    if not 0 <= binding.l2_block_number < R:
+        raise ValueError(f"l2 block number {binding.l2_block_number} is not below r")
+    return (
+        _limbs(binding.l1_head)
+        + _limbs(binding.starting_output_root)
+        + _limbs(binding.root_claim)
+        + [binding.l2_block_number]
+        + _limbs(binding.rollup_config_hash)
+        + [int(binding.prover, 16)]
+    )
 
 # %% ../nbs/11_dispute.ipynb #bdda5def
 def binding_digest(binding: ProofBinding) -> int:
@@ -129,17 +162,21 @@ def binding_circuit() -> R1CS:
     return r1cs
 
 class DisputeProofSystem(Protocol):
-    "What the game needs of a proof system: a verifying key and the public inputs of a binding (plus a prover)."
+    """What the game needs of a proof system: a verifying key and the public inputs of a binding
+    (plus a prover)."""
     vk: VerifyingKey
-    def attach(self, chain: L1Chain, batch_inbox: str) -> str | None: ...   # L1 data it reads; returns a contract it deployed
+    # L1 data it reads; returns a contract it deployed
+    def attach(self, chain: L1Chain, batch_inbox: str) -> str | None: ...
     def sync(self, node: RollupNode) -> None: ...                            # the prover's L2 node
     def public_inputs(self, binding: ProofBinding) -> list[int]: ...
     def prove(self, binding: ProofBinding, rng: random.Random | None = None) -> Proof: ...
 
 class BindingProofSystem:
-    "A Groth16 proof system for `binding_circuit`: what the game verifies until chapter 08's circuit plugs in."
+    """A Groth16 proof system for `binding_circuit`: what the game verifies until chapter 08's
+    circuit plugs in."""
 
-    def __init__(self, seed: int | None = None):  # seeded setup for reproducible demos; None draws from `secrets`
+    # seeded setup for reproducible demos; None draws from `secrets`
+    def __init__(self, seed: int | None = None):
         self.r1cs = binding_circuit()
         self.pk, self.vk = setup(self.r1cs, seed=seed)
 
@@ -155,7 +192,8 @@ class BindingProofSystem:
 
     def prove(self, binding: ProofBinding, rng: random.Random | None = None) -> Proof:
         "A Groth16 proof for `binding` (real: setup, witness, prover of chapter 05)."
-        witness = self.r1cs.compute_witness(dict(zip(BINDING_INPUT_NAMES, self.public_inputs(binding))))
+        witness = self.r1cs.compute_witness(dict(zip(BINDING_INPUT_NAMES,
+                                                     self.public_inputs(binding))))
         return groth16_prove(self.pk, self.r1cs, witness, rng=rng)
 
 # %% ../nbs/11_dispute.ipynb #6d347b4d
@@ -175,7 +213,8 @@ class BondDistributionMode(enum.IntEnum):
 
 @dataclass
 class ClaimData:
-    "The mutable part of a game: parent, challenger, prover, claim, status and the current deadline."
+    """The mutable part of a game: parent, challenger, prover, claim, status and the current
+    deadline."""
     parent_index: int
     countered_by: str       # the challenger, or ZERO_ADDRESS
     prover: str             # who submitted the valid proof, or ZERO_ADDRESS
@@ -186,7 +225,8 @@ class ClaimData:
 # %% ../nbs/11_dispute.ipynb #75bf764f
 @dataclass(frozen=True)
 class ZKGameConfig:
-    "The game args shared by every game of the type (absolute prestate, verifier, windows, bond, addresses)."
+    """The game args shared by every game of the type (absolute prestate, verifier, windows, bond,
+    addresses)."""
     absolute_prestate: bytes        # program id: keccak of the verifying key
     verifier: str                   # IZKVerifier contract
     max_challenge_duration: int     # seconds after creation during which challenge() is allowed
@@ -197,17 +237,23 @@ class ZKGameConfig:
     factory: str                    # DisputeGameFactory (parent look-ups)
     rollup_config_hash: bytes       # what the proofs commit to about the L2 chain
     l2_chain_id: int
-    public_inputs_of: Callable[[ProofBinding], list[int]] = binding_public_inputs  # the proof system's input builder
+    # the proof system's input builder
+    public_inputs_of: Callable[[ProofBinding], list[int]] = binding_public_inputs
 
     def __post_init__(self):
         for name in ("max_challenge_duration", "max_prove_duration"):
-            if getattr(self, name) <= 0: raise ValueError(f"{name} must be a positive number of seconds, got {getattr(self, name)}")
-        if self.challenger_bond < 0: raise ValueError(f"challenger_bond cannot be negative, got {self.challenger_bond}")
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got "
+                                 f"{getattr(self, name)}")
+        if self.challenger_bond < 0:
+            raise ValueError(f"challenger_bond cannot be negative, got {self.challenger_bond}")
 
 # %% ../nbs/11_dispute.ipynb #5b75bc0c
 class ZKDisputeGame(DisputeGame):
     "The single-round ZK dispute game, game type 10 (zk-dispute-game.md, game-mechanics.md)."
-    immutable_fields = ("config",)     # the game args never change (and are not copied on every transaction)
+
+    # the game args never change (and are not copied on every transaction)
+    immutable_fields = ("config",)
 
     def __init__(self, config: ZKGameConfig):
         self.config = config
@@ -218,53 +264,94 @@ class ZKDisputeGame(DisputeGame):
         self.refund_mode_credit: dict[str, int] = {}
         self.total_bonds = 0
         self.bond_distribution_mode = BondDistributionMode.UNDECIDED
-        self.unlocked: dict[str, int] = {}     # recipients whose credit DelayedWETH has unlocked
+        self.unlocked: dict[str, int] = {}  # recipients whose credit DelayedWETH has unlocked
 
     @property
     def parent_index(self) -> int:
         "Index of the parent game in the factory, or NO_PARENT."
         return int.from_bytes(self.extra_data[32:36], "big")
 
-    def _registry(self): return self.chain.at(self.config.anchor_state_registry)
+    def _registry(self):
+        return self.chain.at(self.config.anchor_state_registry)
 
     def _parent(self) -> DisputeGame | None:
-        if self.parent_index == NO_PARENT: return None
+        if self.parent_index == NO_PARENT:
+            return None
         factory = self.chain.at(self.config.factory)
-        if self.parent_index >= factory.game_count(): raise InvalidParentGame(f"no game at parent index {self.parent_index}")
+        if self.parent_index >= factory.game_count():
+            raise InvalidParentGame(f"no game at parent index {self.parent_index}")
         return self.chain.at(factory.game_at_index(self.parent_index).proxy)
 
     def game_over(self) -> bool:
         "A valid proof was submitted, or the current deadline has passed."
-        return self.claim_data.prover != ZERO_ADDRESS or self.claim_data.deadline < self.chain.timestamp
+        return (
+            self.claim_data.prover != ZERO_ADDRESS
+            or self.claim_data.deadline < self.chain.timestamp
+        )
 
 # %% ../nbs/11_dispute.ipynb #ee1e5f0d
 @patch
 def _starting_state(self: ZKDisputeGame) -> OutputRootAnchor:
     registry, parent = self._registry(), self._parent()
-    if parent is None: return registry.anchor
-    why = ("blacklisted" if registry.is_game_blacklisted(parent.address) else
-           "retired" if registry.is_game_retired(parent.address) else
-           f"of game type {parent.game_type}" if parent.game_type != self.game_type else
-           "resolved CHALLENGER_WINS" if parent.status == GameStatus.CHALLENGER_WINS else
-           f"below the anchor (L2 block {registry.anchor.l2_block_number})" if parent.l2_block_number < registry.anchor.l2_block_number else "")
-    if why: raise InvalidParentGame(f"parent game {self.parent_index} is {why}")
+    if parent is None:
+        return registry.anchor
+    why = (
+        "blacklisted"
+        if registry.is_game_blacklisted(parent.address)
+        else (
+            "retired"
+            if registry.is_game_retired(parent.address)
+            else (
+                f"of game type {parent.game_type}"
+                if parent.game_type != self.game_type
+                else (
+                    "resolved CHALLENGER_WINS"
+                    if parent.status == GameStatus.CHALLENGER_WINS
+                    else (
+                        f"below the anchor (L2 block {registry.anchor.l2_block_number})"
+                        if parent.l2_block_number < registry.anchor.l2_block_number
+                        else ""
+                    )
+                )
+            )
+        )
+    )
+    if why:
+        raise InvalidParentGame(f"parent game {self.parent_index} is {why}")
     return OutputRootAnchor(parent.root_claim, parent.l2_block_number)
+
 
 @patch
 def initialize(self: ZKDisputeGame, msg: Msg) -> None:
     "Validate the proposal, open the challenge window, deposit the creator's bond into DelayedWETH."
-    if self.initialized: raise AlreadyInitialized("the game is already initialized")
-    if len(self.extra_data) != 36: raise BadExtraData(f"extraData must be 36 bytes, got {len(self.extra_data)}")
-    if self.l2_block_number >> 64:   # a proof carries it as one field element; L2 block numbers are uint64 in op-node
-        raise UnexpectedRootClaim(f"claim for L2 block {self.l2_block_number}: block numbers are below 2^64")
+    if self.initialized:
+        raise AlreadyInitialized("the game is already initialized")
+    if len(self.extra_data) != 36:
+        raise BadExtraData(f"extraData must be 36 bytes, got {len(self.extra_data)}")
+    # a proof carries it as one field element; L2 block numbers are uint64 in op-node
+    if self.l2_block_number >> 64:
+        raise UnexpectedRootClaim(
+            f"claim for L2 block {self.l2_block_number}: block numbers are " "below 2^64"
+        )
     starting = self._starting_state()
     if self.l2_block_number <= starting.l2_block_number:
-        raise UnexpectedRootClaim(f"claim for L2 block {self.l2_block_number}, but the game starts at block {starting.l2_block_number}")
+        raise UnexpectedRootClaim(
+            f"claim for L2 block {self.l2_block_number}, but the game "
+            f"starts at block {starting.l2_block_number}"
+        )
     now = self.chain.timestamp
     self.starting, self.created_at, self.initialized = starting, now, True
-    self.claim_data = ClaimData(self.parent_index, ZERO_ADDRESS, ZERO_ADDRESS, self.root_claim,
-                                ProposalStatus.UNCHALLENGED, now + self.config.max_challenge_duration)
-    self.was_respected_game_type_when_created = self._registry().respected_game_type == self.game_type
+    self.claim_data = ClaimData(
+        self.parent_index,
+        ZERO_ADDRESS,
+        ZERO_ADDRESS,
+        self.root_claim,
+        ProposalStatus.UNCHALLENGED,
+        now + self.config.max_challenge_duration,
+    )
+    self.was_respected_game_type_when_created = (
+        self._registry().respected_game_type == self.game_type
+    )
     self.refund_mode_credit[self.creator] = self.refund_mode_credit.get(self.creator, 0) + msg.value
     self.total_bonds += msg.value
     self.chain.use_gas(6 * G_SSTORE_SET)
@@ -276,13 +363,19 @@ def initialize(self: ZKDisputeGame, msg: Msg) -> None:
 def challenge(self: ZKDisputeGame, msg: Msg) -> ProposalStatus:
     "Dispute the claim with the challenger bond; the prove deadline starts now."
     cd = self.claim_data
-    if self.status != GameStatus.IN_PROGRESS: raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
-    if cd.countered_by != ZERO_ADDRESS: raise AlreadyChallenged(f"game {self.index} was already challenged by {cd.countered_by}")
-    if cd.prover != ZERO_ADDRESS: raise AlreadyProven(f"game {self.index} was already proven by {cd.prover}; nothing to challenge")
+    if self.status != GameStatus.IN_PROGRESS:
+        raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
+    if cd.countered_by != ZERO_ADDRESS:
+        raise AlreadyChallenged(f"game {self.index} was already challenged by {cd.countered_by}")
+    if cd.prover != ZERO_ADDRESS:
+        raise AlreadyProven(f"game {self.index} was already proven by {cd.prover}; nothing to "
+                            "challenge")
     if cd.deadline < self.chain.timestamp:
-        raise ChallengeWindowClosed(f"challenge deadline {cd.deadline} passed (now {self.chain.timestamp})")
+        raise ChallengeWindowClosed(f"challenge deadline {cd.deadline} passed (now "
+                                    f"{self.chain.timestamp})")
     if msg.value != self.config.challenger_bond:
-        raise IncorrectBondAmount(f"the challenger bond is {self.config.challenger_bond} wei, got {msg.value}")
+        raise IncorrectBondAmount(f"the challenger bond is {self.config.challenger_bond} wei, got "
+                                  f"{msg.value}")
     cd.countered_by, cd.status = msg.sender, ProposalStatus.CHALLENGED
     cd.deadline = self.chain.timestamp + self.config.max_prove_duration
     self.refund_mode_credit[msg.sender] = self.refund_mode_credit.get(msg.sender, 0) + msg.value
@@ -303,14 +396,18 @@ def proof_binding(self: ZKDisputeGame, prover: str) -> ProofBinding:
 def prove(self: ZKDisputeGame, msg: Msg, proof: Proof) -> ProposalStatus:
     "Defend the claim with a proof; only the proof comes from the caller."
     cd = self.claim_data
-    if self.status != GameStatus.IN_PROGRESS: raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
-    if cd.prover != ZERO_ADDRESS: raise AlreadyProven(f"game {self.index} was already proven by {cd.prover}")
+    if self.status != GameStatus.IN_PROGRESS:
+        raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
+    if cd.prover != ZERO_ADDRESS:
+        raise AlreadyProven(f"game {self.index} was already proven by {cd.prover}")
     if cd.deadline < self.chain.timestamp:
-        raise ProofTooLate(f"deadline {cd.deadline} passed {self.chain.timestamp - cd.deadline} s ago")
+        raise ProofTooLate(f"deadline {cd.deadline} passed {self.chain.timestamp - cd.deadline} s "
+                           "ago")
     public_inputs = self.config.public_inputs_of(self.proof_binding(msg.sender))
     self.call(self.config.verifier, "verify", self.config.absolute_prestate, public_inputs, proof)
     cd.prover = msg.sender
-    cd.status = (ProposalStatus.UNCHALLENGED_AND_VALID_PROOF_PROVIDED if cd.countered_by == ZERO_ADDRESS
+    cd.status = (ProposalStatus.UNCHALLENGED_AND_VALID_PROOF_PROVIDED
+                 if cd.countered_by == ZERO_ADDRESS
                  else ProposalStatus.CHALLENGED_AND_VALID_PROOF_PROVIDED)
     self.chain.use_gas(2 * G_SSTORE_RESET)
     self.emit("Proved", prover=msg.sender)
@@ -325,21 +422,26 @@ def _credit(self: ZKDisputeGame, who: str, wei: int) -> None:
 def resolve(self: ZKDisputeGame, msg: Msg) -> GameStatus:
     "Decide the game: DEFENDER_WINS or CHALLENGER_WINS, crediting the bonds accordingly."
     cd, parent = self.claim_data, self._parent()
-    if self.status != GameStatus.IN_PROGRESS: raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
+    if self.status != GameStatus.IN_PROGRESS:
+        raise GameNotInProgress(f"game {self.index} is already resolved {self.status.name}")
     parent_status = GameStatus.DEFENDER_WINS if parent is None else parent.status
-    if parent_status == GameStatus.IN_PROGRESS: raise ParentGameNotResolved(f"parent game {self.parent_index} is still in progress")
+    if parent_status == GameStatus.IN_PROGRESS:
+        raise ParentGameNotResolved(f"parent game {self.parent_index} is still in progress")
     if parent_status == GameStatus.CHALLENGER_WINS:
         self.status = GameStatus.CHALLENGER_WINS
-        self._credit(cd.countered_by, self.total_bonds)               # ZERO_ADDRESS when unchallenged: burned
+        # ZERO_ADDRESS when unchallenged: burned
+        self._credit(cd.countered_by, self.total_bonds)
     elif not self.game_over():
-        raise GameNotOver(f"no proof yet and the deadline {cd.deadline} has not passed (now {self.chain.timestamp})")
+        raise GameNotOver(f"no proof yet and the deadline {cd.deadline} has not passed (now "
+                          f"{self.chain.timestamp})")
     elif cd.status == ProposalStatus.CHALLENGED:
         self.status = GameStatus.CHALLENGER_WINS
         self._credit(cd.countered_by, self.total_bonds)
     else:
         self.status = GameStatus.DEFENDER_WINS
         if cd.status == ProposalStatus.CHALLENGED_AND_VALID_PROOF_PROVIDED:
-            self._credit(cd.prover, self.config.challenger_bond)       # the prover earns the challenger's bond
+            # the prover earns the challenger's bond
+            self._credit(cd.prover, self.config.challenger_bond)
             self._credit(self.creator, self.total_bonds - self.config.challenger_bond)
         else:
             self._credit(self.creator, self.total_bonds)
@@ -351,32 +453,52 @@ def resolve(self: ZKDisputeGame, msg: Msg) -> GameStatus:
 # %% ../nbs/11_dispute.ipynb #6ffe8992
 @patch
 def close_game(self: ZKDisputeGame, msg: Msg) -> BondDistributionMode:
-    "Fix the bond distribution mode once the game is finalized (and try to advance the anchor state)."
-    if self.bond_distribution_mode != BondDistributionMode.UNDECIDED: return self.bond_distribution_mode
+    """Fix the bond distribution mode once the game is finalized (and try to advance the anchor
+    state)."""
+    if self.bond_distribution_mode != BondDistributionMode.UNDECIDED:
+        return self.bond_distribution_mode
     registry = self._registry()
-    if registry.paused: raise GamePaused("the system is paused: bonds stay where they are")
-    if self.resolved_at == 0: raise GameNotResolved(f"game {self.index} is not resolved")
+    if registry.paused:
+        raise GamePaused("the system is paused: bonds stay where they are")
+    if self.resolved_at == 0:
+        raise GameNotResolved(f"game {self.index} is not resolved")
     if not registry.is_game_finalized(self.address):
-        raise GameNotFinalized(f"resolved at {self.resolved_at}; final after {self.resolved_at + registry.finality_delay}")
-    try: self.call(registry.address, "set_anchor_state", self.address)
-    except InvalidAnchorGame: pass          # not every finalized game can be the anchor (lost, or not newer)
+        raise GameNotFinalized(
+            f"resolved at {self.resolved_at}; final after "
+            f"{self.resolved_at + registry.finality_delay}"
+        )
+    try:
+        self.call(registry.address, "set_anchor_state", self.address)
+    # not every finalized game can be the anchor (lost, or not newer)
+    except InvalidAnchorGame:
+        pass
     proper = registry.is_game_proper(self.address)
-    self.bond_distribution_mode = BondDistributionMode.NORMAL if proper else BondDistributionMode.REFUND
+    self.bond_distribution_mode = (
+        BondDistributionMode.NORMAL if proper else BondDistributionMode.REFUND
+    )
     self.emit("GameClosed", mode=self.bond_distribution_mode.name)
     return self.bond_distribution_mode
+
 
 @patch
 def credit(self: ZKDisputeGame, recipient: str) -> int:
     "What `recipient` is owed under the decided (or, if undecided, the NORMAL) distribution mode."
-    book = self.refund_mode_credit if self.bond_distribution_mode == BondDistributionMode.REFUND else self.normal_mode_credit
+    book = (
+        self.refund_mode_credit
+        if self.bond_distribution_mode == BondDistributionMode.REFUND
+        else self.normal_mode_credit
+    )
     return book.get(recipient, 0)
+
 
 @patch
 def claim_credit(self: ZKDisputeGame, msg: Msg, recipient: str) -> int:
-    "First call: unlock `recipient`'s credit in DelayedWETH. Second call, after its delay: pay it out."
+    """First call: unlock `recipient`'s credit in DelayedWETH. Second call, after its delay: pay it
+    out."""
     self.close_game(msg)
     amount = self.credit(recipient)
-    if amount == 0: raise NoCreditToClaim(f"{recipient} has no credit in game {self.index}")
+    if amount == 0:
+        raise NoCreditToClaim(f"{recipient} has no credit in game {self.index}")
     if recipient not in self.unlocked:
         self.unlocked[recipient] = amount
         self.call(self.config.weth, "unlock", recipient, amount)
@@ -388,69 +510,124 @@ def claim_credit(self: ZKDisputeGame, msg: Msg, recipient: str) -> int:
     return amount
 
 # %% ../nbs/11_dispute.ipynb #c24ea399
-def deploy_zk_dispute_game(system: FaultProofSystem,      # chapter 10's deployed contracts
-                           vk: VerifyingKey,              # the circuit the games verify
-                           rollup_config_hash: bytes,     # the L2 rollup configuration the proofs commit to (09 `RollupConfig.hash()`)
-                           l2_chain_id: int,
-                           init_bond: int = INIT_BOND,
-                           challenger_bond: int = CHALLENGER_BOND,
-                           max_challenge_duration: int = MAX_CHALLENGE_DURATION,
-                           max_prove_duration: int = MAX_PROVE_DURATION,
-                           public_inputs_of: Callable[[ProofBinding], list[int]] = binding_public_inputs,
-                          ) -> ZKGameConfig:
+def deploy_zk_dispute_game(
+    system: FaultProofSystem,  # chapter 10's deployed contracts
+    vk: VerifyingKey,  # the circuit the games verify
+    # the L2 rollup configuration the proofs commit to (09
+    # `RollupConfig.hash()`)
+    rollup_config_hash: bytes,
+    l2_chain_id: int,
+    init_bond: int = INIT_BOND,
+    challenger_bond: int = CHALLENGER_BOND,
+    max_challenge_duration: int = MAX_CHALLENGE_DURATION,
+    max_prove_duration: int = MAX_PROVE_DURATION,
+    public_inputs_of: Callable[[ProofBinding], list[int]] = binding_public_inputs,
+) -> ZKGameConfig:
     "Deploy the verifier, register ZKDisputeGame (type 10) with the factory and set its init bond."
     chain = system.chain
     verifier = chain.register(Groth16VerifierContract(vk), f"ZKVerifier:{len(chain.receipts)}")
-    config = ZKGameConfig(chain.at(verifier).program_id, verifier, max_challenge_duration, max_prove_duration,
-                          challenger_bond, system.anchor_state_registry, system.weth, system.factory,
-                          rollup_config_hash, l2_chain_id, public_inputs_of)
-    chain.transact(system.owner, system.factory, "set_implementation", ZK_GAME_TYPE, lambda: ZKDisputeGame(config))
+    config = ZKGameConfig(
+        chain.at(verifier).program_id,
+        verifier,
+        max_challenge_duration,
+        max_prove_duration,
+        challenger_bond,
+        system.anchor_state_registry,
+        system.weth,
+        system.factory,
+        rollup_config_hash,
+        l2_chain_id,
+        public_inputs_of,
+    )
+    chain.transact(
+        system.owner,
+        system.factory,
+        "set_implementation",
+        ZK_GAME_TYPE,
+        lambda: ZKDisputeGame(config),
+    )
     chain.transact(system.owner, system.factory, "set_init_bond", ZK_GAME_TYPE, init_bond)
     return config
 
-def propose(chain: L1Chain, config: ZKGameConfig, proposer: str, l2_block_number: int, root_claim: bytes,
-            parent_index: int = NO_PARENT) -> str:
-    "A proposer's transaction: create a game for `root_claim` at `l2_block_number` with the init bond."
+
+def propose(
+    chain: L1Chain,
+    config: ZKGameConfig,
+    proposer: str,
+    l2_block_number: int,
+    root_claim: bytes,
+    parent_index: int = NO_PARENT,
+) -> str:
+    """A proposer's transaction: create a game for `root_claim` at `l2_block_number` with the init
+    bond."""
     factory = chain.at(config.factory)
-    return chain.transact(proposer, config.factory, "create", ZK_GAME_TYPE, root_claim,
-                          encode_extra_data(l2_block_number, parent_index), value=factory.init_bonds[ZK_GAME_TYPE])
+    return chain.transact(
+        proposer,
+        config.factory,
+        "create",
+        ZK_GAME_TYPE,
+        root_claim,
+        encode_extra_data(l2_block_number, parent_index),
+        value=factory.init_bonds[ZK_GAME_TYPE],
+    )
+
 
 def proof_calldata(proof: Proof) -> bytes:
-    "`prove(bytes)` calldata: selector, offset, length, then A, B (imaginary parts first, EIP-197), C as words."
+    """`prove(bytes)` calldata: selector, offset, length, then A, B (imaginary parts first,
+    EIP-197), C as words."""
     (ax, ay), (cx, cy) = proof.a or (0, 0), proof.c or (0, 0)
     (bx0, bx1), (by0, by1) = proof.b or ((0, 0), (0, 0))
     words = b"".join(int(v).to_bytes(32, "big") for v in (ax, ay, bx1, bx0, by1, by0, cx, cy))
-    return keccak(b"prove(bytes)")[:4] + (32).to_bytes(32, "big") + len(words).to_bytes(32, "big") + words
+    return (
+        keccak(b"prove(bytes)")[:4]
+        + (32).to_bytes(32, "big")
+        + len(words).to_bytes(32, "big")
+        + words
+    )
+
 
 def submit_proof(chain: L1Chain, game: str, prover: str, proof: Proof) -> ProposalStatus:
-    "A prover's transaction: `prove(proof)` sent by `prover`, paying calldata gas for the 256 proof bytes."
+    """A prover's transaction: `prove(proof)` sent by `prover`, paying calldata gas for the 256
+    proof bytes."""
     return chain.transact(prover, game, "prove", proof, data=proof_calldata(proof))
 
 # %% ../nbs/11_dispute.ipynb #41c5a2a3
 @dataclass
 class DisputeWorld:
-    "An L1 with the fault-proof contracts and game type 10 deployed: what scenarios and tests play on."
+    """An L1 with the fault-proof contracts and game type 10 deployed: what scenarios and tests play
+    on."""
     chain: L1Chain
     system: FaultProofSystem
     config: ZKGameConfig
     proof_system: DisputeProofSystem
     oracle: str | None = None     # the output-root oracle, if the proof system reads one
 
-def build_world(proof_system: DisputeProofSystem,          # the circuit the games verify (and its prover)
-                anchor: OutputRootAnchor,                   # the starting anchor state (e.g. L2 genesis output)
-                rollup_config_hash: bytes,                  # L2 configuration the proofs commit to (09 `RollupConfig.hash()`)
+# the circuit the games verify (and its prover)
+def build_world(proof_system: DisputeProofSystem,
+                # the starting anchor state (e.g. L2 genesis output)
+                anchor: OutputRootAnchor,
+                # L2 configuration the proofs commit to (09 `RollupConfig.hash()`)
+                rollup_config_hash: bytes,
                 l2_chain_id: int = 901,
                 init_bond: int = INIT_BOND, challenger_bond: int = CHALLENGER_BOND,
-                max_challenge_duration: int = MAX_CHALLENGE_DURATION, max_prove_duration: int = MAX_PROVE_DURATION,
-                finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS, weth_delay: int = DELAYED_WETH_DELAY_SECONDS,
+                max_challenge_duration: int = MAX_CHALLENGE_DURATION,
+                max_prove_duration: int = MAX_PROVE_DURATION,
+                finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS,
+                weth_delay: int = DELAYED_WETH_DELAY_SECONDS,
                 proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS, gas_price: int = 0,
-                batcher: str = "") -> DisputeWorld:                  # the batcher the inbox accepts ("" = actor "batcher")
-    "A fresh L1 with the fault-proof system and the ZK dispute game deployed; game type 10 is respected."
+                # the batcher the inbox accepts ("" = actor "batcher")
+                batcher: str = "") -> DisputeWorld:
+    """A fresh L1 with the fault-proof system and the ZK dispute game deployed; game type 10 is
+    respected."""
     chain = L1Chain(gas_price=gas_price)
-    system = deploy_fault_proof_system(chain, anchor, ZK_GAME_TYPE, batcher=batcher, finality_delay=finality_delay,
-                                       weth_delay=weth_delay, proof_maturity_delay=proof_maturity_delay)
-    config = deploy_zk_dispute_game(system, proof_system.vk, rollup_config_hash, l2_chain_id, init_bond, challenger_bond,
-                                    max_challenge_duration, max_prove_duration, proof_system.public_inputs)
+    system = deploy_fault_proof_system(chain, anchor, ZK_GAME_TYPE, batcher=batcher,
+                                       finality_delay=finality_delay,
+                                       weth_delay=weth_delay,
+                                       proof_maturity_delay=proof_maturity_delay)
+    config = deploy_zk_dispute_game(system, proof_system.vk, rollup_config_hash, l2_chain_id,
+                                    init_bond, challenger_bond,
+                                    max_challenge_duration, max_prove_duration,
+                                    proof_system.public_inputs)
     oracle = proof_system.attach(chain, system.batch_inbox)
     chain.mine()
     return DisputeWorld(chain, system, config, proof_system, oracle)
@@ -461,139 +638,283 @@ import importlib
 import os
 from functools import lru_cache
 from .curve import G1_GENERATOR, G2_GENERATOR, g1_add, g1_mul, g1_neg, g2_mul
-from .evm_circuit import (CircuitConfig, EvmCircuitError, Tx, apply_block, block_public_inputs,
-                                   build_block_circuit, check_block_fits, prove_block, setup_block_circuit)
-from .groth16 import Groth16Error, ProvingKey, ToxicWaste, load_proving_key, save_proving_key
+from lumoz_ref.evm_circuit import (
+    CircuitConfig,
+    EvmCircuitError,
+    State,
+    Tx,
+    apply_block,
+    block_public_inputs,
+    build_block_circuit,
+    check_block_fits,
+    example_block,
+    prove_block,
+    setup_block_circuit,
+)
+from lumoz_ref.groth16 import (
+    Groth16Error,
+    ProvingKey,
+    ToxicWaste,
+    load_proving_key,
+    save_proving_key,
+)
 from .r1cs import R1CSError, UnsatisfiedConstraint
-from .rollup import (OUTPUT_VERSION_V0, Account, L2State, RollupError, StateProof, account_leaf,
-                              circuit_transactions, prove_account, set_account)
+from lumoz_ref.rollup import (
+    OUTPUT_VERSION_V0,
+    Account,
+    L2State,
+    RollupError,
+    StateProof,
+    account_leaf,
+    circuit_transactions,
+    prove_account,
+    set_account,
+)
+
 
 class StateTransitionError(ValueError):
     "Base of the state-transition proof system's errors."
-class MissingL1Data(StateTransitionError): "The L1 data a game needs (an output preimage, a batch) is not there."
-class RollupMismatch(StateTransitionError): "The game's rollup configuration is not the proof system's."
-class ProverStateMismatch(StateTransitionError): "The prover's synced L2 state does not have the game's pre-state root."
-class BlockHashMismatch(StateTransitionError): "An output's block hash is not that of the L2 block derived from L1 at its number."
-class InvalidOutputPreimage(Revert): "A posted preimage that is not version 0, or whose message-passer root its state root does not hold."
+
+
+class MissingL1Data(StateTransitionError):
+    "The L1 data a game needs (an output preimage, a batch) is not there."
+
+
+class RollupMismatch(StateTransitionError):
+    "The game's rollup configuration is not the proof system's."
+
+
+class ProverStateMismatch(StateTransitionError):
+    "The prover's synced L2 state does not have the game's pre-state root."
+
+
+class BlockHashMismatch(StateTransitionError):
+    "An output's block hash is not that of the L2 block derived from L1 at its number."
+
+
+class InvalidOutputPreimage(Revert):
+    """A posted preimage that is not version 0, or whose message-passer root its state root does not
+    hold."""
+
 
 DISPUTE_CIRCUIT: CircuitConfig = CircuitConfig(
-    max_txs=5, max_calls=1, max_steps=32, stack_depth=5, code_size=64, calldata_words=2, account_slots=4,
-    storage_slots=5, account_depth=8, storage_depth=7, fee_recipient=int.from_bytes(SEQUENCER_FEE_VAULT, "big"))
-# small trees, so that the circuit (130,136 constraints) fits an NTT domain of 2^17; storage depth 7 leaves room for
-# 31 withdrawal records in the message passer. One proof holds four transfers and one withdrawal (the message
+    max_txs=5,
+    max_calls=1,
+    max_steps=32,
+    stack_depth=5,
+    code_size=64,
+    calldata_words=2,
+    account_slots=4,
+    storage_slots=5,
+    account_depth=8,
+    storage_depth=7,
+    fee_recipient=int.from_bytes(SEQUENCER_FEE_VAULT, "big"),
+)
+# small trees, so that the circuit (130,136 constraints) fits an NTT domain of 2^17; storage depth 7
+# leaves room for
+# 31 withdrawal records in the message passer. One proof holds four transfers and one withdrawal
+# (the message
 # passer: 31 steps, 42 bytes, 5 slots) among two people, the message passer and the fee vault
-DISPUTE_ROLLUP: RollupConfig = RollupConfig(account_depth=DISPUTE_CIRCUIT.account_depth,
-                                            storage_depth=DISPUTE_CIRCUIT.storage_depth, circuit=DISPUTE_CIRCUIT)
-# the scenarios' L2: the circuit's trees and fee recipient (chapter 09's default fee vault), and every one of its
+DISPUTE_ROLLUP: RollupConfig = RollupConfig(
+    account_depth=DISPUTE_CIRCUIT.account_depth,
+    storage_depth=DISPUTE_CIRCUIT.storage_depth,
+    circuit=DISPUTE_CIRCUIT,
+)
+# the scenarios' L2: the circuit's trees and fee recipient (chapter 09's default fee vault), and
+# every one of its
 # blocks fits DISPUTE_CIRCUIT (chapter 09's rule), so a game's range of one block is always provable
-L2_GAS_PRICE: int = 10**9        # 1 gwei: what the scenarios' L2 transactions pay per gas
+L2_GAS_PRICE: int = 10**9  # 1 gwei: what the scenarios' L2 transactions pay per gas
 
 # %% ../nbs/11_dispute.ipynb #6bab78ea
 class OutputRootOracle(Contract):
-    "Output-root preimages on L1, kept under their root; each checked against its own state root when posted."
+    """Output-root preimages on L1, kept under their root; each checked against its own state root
+    when posted."""
 
-    def __init__(self, account_depth: int):   # the L2 account tree's depth (the rollup configuration's)
+    # the L2 account tree's depth (the rollup configuration's)
+    def __init__(self, account_depth: int):
         self.account_depth = account_depth
         self.preimages: dict[bytes, OutputRootProof] = {}
 
-    def post(self, msg: Msg, preimage: OutputRootProof, message_passer: Account, opening: StateProof) -> bytes:
-        "Store `preimage` if `opening` shows `message_passer` (with the preimage's message-passer root) under its state root."
-        address, state_root = int.from_bytes(L2_TO_L1_MESSAGE_PASSER, "big"), int.from_bytes(preimage.state_root, "big")
-        if preimage.version != OUTPUT_VERSION_V0: raise InvalidOutputPreimage(f"output version 0x{preimage.version.hex()} is not 0")
-        if state_root >= R: raise InvalidOutputPreimage(f"state root 0x{preimage.state_root.hex()[:16]}… is not a field element")
-        if not (opening.root == state_root and opening.index == address & ((1 << self.account_depth) - 1)
+    def post(self, msg: Msg, preimage: OutputRootProof, message_passer: Account,
+             opening: StateProof) -> bytes:
+        """Store `preimage` if `opening` shows `message_passer` (with the preimage's message-passer
+        root) under its state root."""
+        address, state_root = int.from_bytes(L2_TO_L1_MESSAGE_PASSER,
+                                             "big"), int.from_bytes(preimage.state_root, "big")
+        if preimage.version != OUTPUT_VERSION_V0:
+            raise InvalidOutputPreimage(f"output version 0x{preimage.version.hex()} is not 0")
+        if state_root >= R:
+            raise InvalidOutputPreimage(f"state root 0x{preimage.state_root.hex()[:16]}… is not a "
+                                        "field element")
+        if not (opening.root == state_root
+                and opening.index == address & ((1 << self.account_depth) - 1)
                 and opening.leaf == account_leaf(address, message_passer) and opening.verify()):
-            raise InvalidOutputPreimage("the opening does not show the message passer's account under the state root")
+            raise InvalidOutputPreimage("the opening does not show the message passer's account "
+                                        "under the state root")
         if message_passer.storage_root.to_bytes(32, "big") != preimage.message_passer_storage_root:
-            raise InvalidOutputPreimage("the message-passer root is not the message passer's storage root in that state")
+            raise InvalidOutputPreimage("the message-passer root is not the message passer's "
+                                        "storage root in that state")
         root = preimage.root()
         self.preimages[root] = preimage
-        self.chain.use_gas(4 * G_SSTORE_SET)   # the four words (the Poseidon path check is not modelled)
+        # the four words (the Poseidon path check is not modelled)
+        self.chain.use_gas(4 * G_SSTORE_SET)
         self.emit("OutputPosted", root=root)
         return root
 
     def preimage_of(self, root: bytes) -> OutputRootProof:
         "The posted preimage of output root `root` (MissingL1Data if it was never posted)."
-        if root not in self.preimages: raise MissingL1Data(f"no preimage of output root 0x{root.hex()[:16]}… was posted to the oracle")
+        if root not in self.preimages:
+            raise MissingL1Data(f"no preimage of output root 0x{root.hex()[:16]}… was posted to "
+                                "the oracle")
         return self.preimages[root]
 
 def output_preimage(state: L2State,              # the L2 state the output commits to
                     block_hash: bytes,           # the L2 block's hash
                    ) -> tuple[OutputRootProof, Account, StateProof]:
-    "What `OutputRootOracle.post` takes for an output of `state`: the preimage, the message passer and its opening."
-    preimage = OutputRootProof(bytes(32), state.state_root, state.storage_root(L2_TO_L1_MESSAGE_PASSER), block_hash)
-    return preimage, state.account(L2_TO_L1_MESSAGE_PASSER), prove_account(state, L2_TO_L1_MESSAGE_PASSER)
+    """What `OutputRootOracle.post` takes for an output of `state`: the preimage, the message passer
+    and its opening."""
+    preimage = OutputRootProof(bytes(32), state.state_root,
+                               state.storage_root(L2_TO_L1_MESSAGE_PASSER), block_hash)
+    return preimage, state.account(L2_TO_L1_MESSAGE_PASSER), prove_account(state,
+                                                                           L2_TO_L1_MESSAGE_PASSER)
 
-def post_output(chain: L1Chain, oracle: str, poster: str, state: L2State, block_hash: bytes) -> bytes:
+def post_output(chain: L1Chain, oracle: str, poster: str, state: L2State,
+                block_hash: bytes) -> bytes:
     "Post the output of `state` (with `block_hash`) to the oracle; return its output root."
     return chain.transact(poster, oracle, "post", *output_preimage(state, block_hash))
 
 # %% ../nbs/11_dispute.ipynb #877e76ef
-KEY_CACHE_ENV: str = "LUMOZ_KEY_CACHE"   # a folder for the circuits' keys; "off": keep them in memory only
-_KEY_SOURCES = ("field", "poly", "r1cs", "qap", "gadgets", "evm", "evm_circuit", "groth16")  # what shapes the R1CS and its keys
+# a folder for the circuits' keys; "off": keep them in memory only
+KEY_CACHE_ENV: str = "LUMOZ_KEY_CACHE"
+# what shapes the R1CS and its keys
+_KEY_SOURCES = ("field", "poly", "r1cs", "qap", "gadgets", "evm", "evm_circuit", "groth16")
+
 
 def key_cache_dir() -> Path | None:
-    "$LUMOZ_KEY_CACHE, else $XDG_CACHE_HOME/lumoz_ref/keys (default ~/.cache); None when the variable is 'off'."
+    """$LUMOZ_KEY_CACHE, else $XDG_CACHE_HOME/lumoz_ref/keys (default ~/.cache); None when the
+    variable is 'off'."""
     folder = os.environ.get(KEY_CACHE_ENV)
-    if folder == "off": return None
-    return Path(folder) if folder else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lumoz_ref" / "keys"
+    if folder == "off":
+        return None
+    return (
+        Path(folder)
+        if folder
+        else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lumoz_ref" / "keys"
+    )
+
 
 def circuit_key_id(config: CircuitConfig) -> str:
-    "The circuit's hash: sha256 of its configuration and of the code of every module that shapes its constraints."
+    """The circuit's hash: sha256 of its configuration and of the code of every module that shapes
+    its constraints."""
     digest = hashlib.sha256(repr(config).encode())
-    for name in _KEY_SOURCES: digest.update(Path(importlib.import_module(f"lumoz_ref.{name}").__file__).read_bytes())
+    for name in _KEY_SOURCES:
+        digest.update(Path(importlib.import_module(f"lumoz_ref.{name}").__file__).read_bytes())
     return digest.hexdigest()[:32]
 
+
 @lru_cache(maxsize=4)
-def dispute_circuit_keys(config: CircuitConfig = DISPUTE_CIRCUIT) -> tuple[ProvingKey, VerifyingKey]:
-    "Keys of block circuit `config` from a fresh setup (toxic waste from `secrets`, then forgotten), made once per machine."
+def dispute_circuit_keys(
+    config: CircuitConfig = DISPUTE_CIRCUIT,
+) -> tuple[ProvingKey, VerifyingKey]:
+    """Keys of block circuit `config` from a fresh setup (toxic waste from `secrets`, then
+    forgotten), made once per machine."""
     folder = key_cache_dir()
     path = None if folder is None else folder / f"block-{circuit_key_id(config)}.pk"
     if path is not None and path.is_file():
         try:
-            pk = load_proving_key(path); return pk, pk.vk
-        except Groth16Error: pass                          # a damaged entry is made again
+            pk = load_proving_key(path)
+            return pk, pk.vk
+        except Groth16Error:
+            pass  # a damaged entry is made again
     pk, vk = setup_block_circuit(config, None)
     if path is not None:
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-            save_proving_key(pk, partial); os.replace(partial, path)   # atomic: readers see all of it or none
-        except (OSError, R1CSError): pass                  # an unwritable cache only costs the next run its setup
+            # atomic: readers see all of it or none
+            save_proving_key(pk, partial)
+            os.replace(partial, path)
+        # an unwritable cache only costs the next run its setup
+        except (OSError, R1CSError):
+            pass
     return pk, vk
 
+
 @lru_cache(maxsize=4)
-def insecure_seeded_circuit_keys(config: CircuitConfig, insecure_seed: int) -> tuple[ProvingKey, VerifyingKey]:
-    "INSECURE: keys whose toxic waste anyone can recompute from `insecure_seed` and forge any proof with; tests only."
+def insecure_seeded_circuit_keys(
+    config: CircuitConfig, insecure_seed: int
+) -> tuple[ProvingKey, VerifyingKey]:
+    """INSECURE: keys whose toxic waste anyone can recompute from `insecure_seed` and forge any
+    proof with; tests only."""
     return setup_block_circuit(config, insecure_seed)
 
-class StateTransitionProofSystem:
-    "Chapter 08's block circuit as the game's proof system, on fresh random keys unless `insecure_seed` is given."
 
-    def __init__(self, rollup: RollupConfig,                       # the L2 chain the games are about
-                 genesis: Genesis,                                 # its genesis (where derivation starts)
-                 config: CircuitConfig = DISPUTE_CIRCUIT,          # the block circuit's shape
-                 insecure_seed: int | None = None):                # None: fresh keys (secrets); an int: FORGEABLE keys, tests only
-        if (rollup.account_depth, rollup.storage_depth) != (config.account_depth, config.storage_depth):
-            raise StateTransitionError(f"the rollup's trees have depths {(rollup.account_depth, rollup.storage_depth)}, "
-                                       f"the circuit {(config.account_depth, config.storage_depth)}")
+class StateTransitionProofSystem:
+    """Chapter 08's block circuit as the game's proof system, on fresh random keys unless
+    `insecure_seed` is given."""
+
+    # the L2 chain the games are about
+    def __init__(
+        self,
+        rollup: RollupConfig,
+        # its genesis (where derivation starts)
+        genesis: Genesis,
+        config: CircuitConfig = DISPUTE_CIRCUIT,  # the block circuit's shape
+        # None: fresh keys (secrets); an int: FORGEABLE keys, tests only
+        insecure_seed: int | None = None,
+    ):
+        if (rollup.account_depth, rollup.storage_depth) != (
+            config.account_depth,
+            config.storage_depth,
+        ):
+            raise StateTransitionError(
+                "the rollup's trees have depths "
+                f"{(rollup.account_depth, rollup.storage_depth)}, "
+                f"the circuit {(config.account_depth, config.storage_depth)}"
+            )
         if int.from_bytes(rollup.fee_recipient, "big") != config.fee_recipient:
-            raise StateTransitionError(f"the rollup pays fees to 0x{rollup.fee_recipient.hex()}, the circuit to {config.fee_recipient:#x}")
-        self.rollup, self.genesis, self.config, self.insecure_seed = rollup, genesis, config, insecure_seed
-        self.pk, self.vk = (dispute_circuit_keys(config) if insecure_seed is None
-                            else insecure_seeded_circuit_keys(config, insecure_seed))
-        self.l1: tuple[L1Chain, str, str] | None = None   # (chain, batch inbox, output oracle)
-        self.node: RollupNode | None = None               # the prover's L2 node
+            raise StateTransitionError(
+                f"the rollup pays fees to 0x{rollup.fee_recipient.hex()}, "
+                f"the circuit to {config.fee_recipient:#x}"
+            )
+        self.rollup, self.genesis, self.config, self.insecure_seed = (
+            rollup,
+            genesis,
+            config,
+            insecure_seed,
+        )
+        self.pk, self.vk = (
+            dispute_circuit_keys(config)
+            if insecure_seed is None
+            else insecure_seeded_circuit_keys(config, insecure_seed)
+        )
+        self.l1: tuple[L1Chain, str, str] | None = None  # (chain, batch inbox, output oracle)
+        self.node: RollupNode | None = None  # the prover's L2 node
 
     def attach(self, chain: L1Chain, batch_inbox: str) -> str:
-        "Read L1 data from `chain` and its `batch_inbox`; deploy the output-root oracle there and return its address."
-        oracle = chain.register(OutputRootOracle(self.rollup.account_depth), f"OutputRootOracle:{len(chain.receipts)}")
+        """Read L1 data from `chain` and its `batch_inbox`; deploy the output-root oracle there and
+        return its address."""
+        oracle = chain.register(
+            OutputRootOracle(self.rollup.account_depth), f"OutputRootOracle:{len(chain.receipts)}"
+        )
         self.l1 = (chain, batch_inbox, oracle)
         return oracle
 
     def sync(self, node: RollupNode) -> None:
         "The prover's L2 node (its pre-states come from here)."
         self.node = node
+
+# %% ../nbs/11_dispute.ipynb #ebb74f0c
+def dispute_example_block() -> tuple[State, list[Tx]]:
+    """A pre-state and four transactions that fit DISPUTE_CIRCUIT (four accounts: two senders, the
+    counter, the vault)."""
+    # funded accounts and the counter contract
+    state, _ = example_block(DISPUTE_CIRCUIT, n_transfers=0)
+    a, b, counter = 0xA11CE0, 0xB0B001, 0xC0FFEE4
+    return state, [Tx(a, b, value=10**15, nonce=0, gas=21_000),
+                   Tx(b, a, value=10**14, nonce=0, gas=21_000),
+                   Tx(a, b, value=10**13, nonce=1, gas=21_000),
+                   Tx(a, counter, value=1, nonce=2, gas=70_000)]
 
 # %% ../nbs/11_dispute.ipynb #e8c6436f
 def _l1_block_number(chain: L1Chain, block_hash: bytes) -> int:
@@ -603,700 +924,78 @@ def _l1_block_number(chain: L1Chain, block_hash: bytes) -> int:
 
 @patch
 def l1_view(self: StateTransitionProofSystem, binding: ProofBinding) -> tuple[int, int, list[Tx]]:
-    "(pre-state root, claimed state root, the range's transactions), read from L1 for `binding`'s game."
+    """(pre-state root, claimed state root, the range's transactions), read from L1 for `binding`'s
+    game."""
     if self.l1 is None: raise MissingL1Data("the proof system is not attached to an L1 chain")
     if binding.rollup_config_hash != self.rollup.hash():
-        raise RollupMismatch(f"the game commits to rollup configuration 0x{binding.rollup_config_hash.hex()[:16]}…, "
+        raise RollupMismatch("the game commits to rollup configuration "
+                             f"0x{binding.rollup_config_hash.hex()[:16]}…, "
                              f"this proof system proves 0x{self.rollup.hash().hex()[:16]}…")
     chain, inbox, oracle = self.l1
     head = _l1_block_number(chain, binding.l1_head)
-    entries = [(t.block_number, t.data) for t in chain.at(inbox).batcher_transactions() if t.block_number <= head]
-    derived = derive_chain(self.rollup, self.genesis, entries, l1_head=head)   # forced empty blocks up to the head too
+    entries = [(t.block_number, t.data) for t in chain.at(inbox).batcher_transactions()
+               if t.block_number <= head]
+    # forced empty blocks up to the head too
+    derived = derive_chain(self.rollup, self.genesis, entries, l1_head=head)
     first, last = binding.starting_block_number, binding.l2_block_number
     if derived.head.number < last:
-        raise MissingL1Data(f"the batch inbox up to L1 block {head} derives L2 blocks up to {derived.head.number}, "
+        raise MissingL1Data(f"the batch inbox up to L1 block {head} derives L2 blocks up to "
+                            f"{derived.head.number}, "
                             f"the game claims block {last}")
     state_roots = []
     for n, root in ((first, binding.starting_output_root), (last, binding.root_claim)):
         preimage = chain.at(oracle).preimage_of(root)
         if preimage.latest_blockhash != derived.blocks[n].hash:
-            raise BlockHashMismatch(f"the output of L2 block {n} carries block hash 0x{preimage.latest_blockhash.hex()[:16]}…, "
-                                    f"the block derived from L1 up to block {head} has 0x{derived.blocks[n].hash.hex()[:16]}…")
+            raise BlockHashMismatch(f"the output of L2 block {n} carries block hash "
+                                    f"0x{preimage.latest_blockhash.hex()[:16]}…, "
+                                    f"the block derived from L1 up to block {head} has "
+                                    f"0x{derived.blocks[n].hash.hex()[:16]}…")
         state_roots.append(int.from_bytes(preimage.state_root, "big"))
     return state_roots[0], state_roots[1], circuit_transactions(derived, first, last)
 
 # %% ../nbs/11_dispute.ipynb #5a1e0c01
 @patch
 def public_inputs(self: StateTransitionProofSystem, binding: ProofBinding) -> list[int]:
-    "The block circuit's four inputs: pre and claimed state roots, transaction commitment, binding digest."
+    """The block circuit's four inputs: pre and claimed state roots, transaction commitment, binding
+    digest."""
     pre, post, txs = self.l1_view(binding)
     return list(block_public_inputs(pre, post, txs, binding_digest(binding)))
 
 @patch
-def prove(self: StateTransitionProofSystem, binding: ProofBinding, rng: random.Random | None = None) -> Proof:
-    "A chapter-08 proof of the game's range (UnsatisfiedConstraint 'post-state root matches' if the claim is wrong)."
+def prove(self: StateTransitionProofSystem, binding: ProofBinding,
+          rng: random.Random | None = None) -> Proof:
+    """A chapter-08 proof of the game's range (UnsatisfiedConstraint 'post-state root matches' if
+    the claim is wrong)."""
     pre, post, txs = self.l1_view(binding)
     if self.node is None or self.node.head.number < binding.starting_block_number:
-        raise ProverStateMismatch(f"the prover's node does not have L2 block {binding.starting_block_number}")
+        raise ProverStateMismatch("the prover's node does not have L2 block "
+                                  f"{binding.starting_block_number}")
     state = self.node.state_at(binding.starting_block_number).circuit_state()
     if state.root != pre:
-        raise ProverStateMismatch(f"the prover's state at L2 block {binding.starting_block_number} has root {state.root:#x}, "
+        raise ProverStateMismatch("the prover's state at L2 block "
+                                  f"{binding.starting_block_number} has root {state.root:#x}, "
                                   f"the game starts from {pre:#x}")
-    circuit = build_block_circuit(self.config, state, apply_block(state, txs, self.config.fee_recipient), binding=binding_digest(binding),
+    circuit = build_block_circuit(self.config, state,
+                                  apply_block(state, txs, self.config.fee_recipient),
+                                  binding=binding_digest(binding),
                                   claimed_post_state_root=post)
     return prove_block(self.pk, circuit, rng=rng)
 
 # %% ../nbs/11_dispute.ipynb #5a1e0c03
 def insecure_toxic_waste(insecure_seed: int) -> ToxicWaste:
-    "The toxic waste behind `insecure_seeded_circuit_keys(config, insecure_seed)`, recomputed from the public seed."
+    """The toxic waste behind `insecure_seeded_circuit_keys(config, insecure_seed)`, recomputed from
+    the public seed."""
     return ToxicWaste.sample(random.Random(insecure_seed))
 
-def forge_proof(vk: VerifyingKey, toxic_waste: ToxicWaste, public_inputs: list[int], a: int = 1, b: int = 1) -> Proof:
-    "A proof of ANY public inputs from the setup's toxic waste and no witness: what a known trapdoor allows."
+def forge_proof(vk: VerifyingKey, toxic_waste: ToxicWaste, public_inputs: list[int], a: int = 1,
+                b: int = 1) -> Proof:
+    """A proof of ANY public inputs from the setup's toxic waste and no witness: what a known
+    trapdoor allows."""
     if len(public_inputs) != vk.n_public:
         raise ValueError(f"the key takes {vk.n_public} public inputs, got {len(public_inputs)}")
     ic_x = vk.ic[0]
     for x, point in zip(public_inputs, vk.ic[1:]): ic_x = g1_add(ic_x, g1_mul(point, x % R))
     tw, delta_inv = toxic_waste, pow(toxic_waste.delta, -1, R)
-    c = g1_add(g1_mul(G1_GENERATOR, (a * b - tw.alpha * tw.beta) * delta_inv % R), g1_neg(g1_mul(ic_x, tw.gamma * delta_inv % R)))
+    c = g1_add(g1_mul(G1_GENERATOR, (a * b - tw.alpha * tw.beta) * delta_inv % R),
+               g1_neg(g1_mul(ic_x, tw.gamma * delta_inv % R)))
     return Proof(g1_mul(G1_GENERATOR, a), g2_mul(G2_GENERATOR, b), c)
-
-# %% ../nbs/11_dispute.ipynb #17f902b3
-class ScenarioError(ValueError):
-    "A scenario file is malformed or describes an impossible run; the message names the field."
-
-@dataclass(frozen=True)
-class Scenario:
-    "A dispute run, as read from a scenario file."
-    name: str
-    description: str
-    seed: int
-    l2_blocks: int
-    proposal_interval: int
-    faulty_output_at: tuple[int, ...]
-    max_challenge_duration: int
-    max_prove_duration: int
-    init_bond: int
-    challenger_bond: int
-    finality_delay: int
-    weth_delay: int
-    challenger_enabled: bool
-    reaction_time: int
-    challenge_honest: tuple[int, ...]
-    prover_enabled: bool
-    proving_time: int
-    prover_honest: bool
-    withdrawal_blocks: tuple[int, ...] = ()
-    proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS
-    front_runner: bool = False       # someone copies every proof from the mempool and sends it first
-    gas_price: int = 0               # wei per L1 gas (0: balances show bond flows only)
-
-    @property
-    def proposal_blocks(self) -> tuple[int, ...]:
-        "The L2 blocks the proposer aims at (every interval-th); `plan_proposals` adds one wherever a range would not fit one proof."
-        return tuple(range(self.proposal_interval, self.l2_blocks + 1, self.proposal_interval))
-
-# %% ../nbs/11_dispute.ipynb #5a1e0c06
-MAX_SCENARIO_BYTES: int = 64 * 1024   # a scenario is a page of TOML: a larger file is refused before it is parsed
-MAX_L2_BLOCKS: int = 64               # each block is signed, derived and, if disputed, proven: a run takes minutes
-MAX_WITHDRAWALS: int = 31             # the message passer's storage tree (depth 7) holds 31 four-word records
-MAX_DURATION: int = 604_800           # seconds: 7 days, OP's longest default (challenge window, DelayedWETH, proof maturity);
-                                      # a run then mines at most a few hundred thousand simulated L1 blocks (seconds)
-ACTOR_FUNDS: int = ether(100)         # each actor's L1 balance at the start of a run
-MAX_AMOUNT: int = ACTOR_FUNDS         # wei: no single amount above what an actor holds
-MAX_TEXT: int = 2_000                 # characters of a name or a description
-L1_GAS_PER_TRANSACTION: int = 1_000_000  # an upper bound on any transaction of a run (create and prove use ~300,000)
-
-# %% ../nbs/11_dispute.ipynb #fe942936
-_REQUIRED = object()
-_SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
-    "scenario": {"name": ("str", _REQUIRED), "description": ("str", ""), "seed": ("uint", 0)},
-    "l2": {"blocks": ("count", _REQUIRED), "proposal_interval": ("count", _REQUIRED), "withdrawal_blocks": ("blocks", [])},
-    "sequencer": {"faulty_output_at": ("blocks", [])},
-    "game": {"max_challenge_duration": ("seconds", MAX_CHALLENGE_DURATION), "max_prove_duration": ("seconds", MAX_PROVE_DURATION),
-             "init_bond": ("wei", INIT_BOND), "challenger_bond": ("wei", CHALLENGER_BOND)},
-    "delays": {"dispute_game_finality": ("seconds", DISPUTE_GAME_FINALITY_DELAY_SECONDS),
-               "delayed_weth": ("seconds", DELAYED_WETH_DELAY_SECONDS),
-               "proof_maturity": ("seconds", PROOF_MATURITY_DELAY_SECONDS)},
-    "challenger": {"enabled": ("bool", True), "reaction_time": ("seconds", 60), "challenge_honest": ("blocks", [])},
-    "prover": {"enabled": ("bool", True), "proving_time": ("seconds", 120), "honest": ("bool", True)},
-    "mempool": {"front_runner": ("bool", False)},
-    "l1": {"gas_price": ("wei", 0)},
-}
-_UNITS = {"wei": 1, "gwei": 10**9, "ether": 10**18, "eth": 10**18}
-
-def _show(value: object) -> str:
-    "repr(value), cut to 60 characters: error messages quote the file, not all of it."
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-def _parse_amount(value: object, where: str) -> int:
-    "Wei from an int or a string '<decimal> <unit>': finite, whole, between 0 and MAX_AMOUNT."
-    if isinstance(value, int) and not isinstance(value, bool): wei = value
-    elif isinstance(value, str) and len(value) <= 80 and len(value.split()) == 2 and value.split()[1].lower() in _UNITS:
-        amount, unit = value.split()
-        try: number = Decimal(amount)
-        except InvalidOperation: raise ScenarioError(f"{where}: {_show(value)} is not an amount like '0.08 ether'") from None
-        if not number.is_finite() or (number and not -40 <= number.adjusted() <= 40):   # Infinity, NaN, 1E±999999999:
-            raise ScenarioError(f"{where}: {_show(value)} is not an amount of wei from 0 to {format_ether(MAX_AMOUNT)} ether")
-        with localcontext(prec=200): number *= _UNITS[unit.lower()]   # exact: at most 80 digits times a power of ten
-        if number != number.to_integral_value(): raise ScenarioError(f"{where}: {_show(value)} is not a whole number of wei")
-        wei = int(number)
-    else: raise ScenarioError(f"{where}: expected wei (an integer) or a string like '0.08 ether', got {_show(value)}")
-    if wei < 0: raise ScenarioError(f"{where}: an amount cannot be negative, got {_show(value)}")
-    if wei > MAX_AMOUNT: raise ScenarioError(f"{where}: {_show(value)} is more than {format_ether(MAX_AMOUNT)} ETH, all an actor holds")
-    return wei
-
-# %% ../nbs/11_dispute.ipynb #68cfbf9d
-def _parse_value(kind: str, value: object, where: str) -> object:
-    def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "str":
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise ScenarioError(f"{where}: expected a string of at most {MAX_TEXT} characters, got {_show(value)}")
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool): raise ScenarioError(f"{where}: expected true or false, got {_show(value)}")
-        return value
-    if kind in ("uint", "seconds"):
-        top = MAX_DURATION if kind == "seconds" else 2**64 - 1
-        if not is_int(value) or not 0 <= value <= top:
-            raise ScenarioError(f"{where}: expected an integer from 0 to {top}{' (seconds: 7 days)' if kind == 'seconds' else ''}, got {_show(value)}")
-        return value
-    if kind == "count":
-        if not is_int(value) or not 1 <= value <= MAX_L2_BLOCKS:
-            raise ScenarioError(f"{where} must be between 1 and {MAX_L2_BLOCKS}, got {_show(value)}")
-        return value
-    if kind == "wei": return _parse_amount(value, where)
-    if kind == "blocks":
-        if (not isinstance(value, list) or not all(is_int(v) and 0 < v <= MAX_L2_BLOCKS for v in value)
-                or len(set(value)) != len(value)):
-            raise ScenarioError(f"{where}: expected a list of distinct L2 block numbers from 1 to {MAX_L2_BLOCKS}, got {_show(value)}")
-        return tuple(value)
-    raise AssertionError(kind)
-
-def _read_sections(data: dict, source: str) -> dict[str, object]:
-    values = {}
-    for section, content in data.items():
-        if section not in _SCHEMA:
-            raise ScenarioError(f"{source}: unknown section [{_show(section)[1:-1]}] (known: {', '.join(_SCHEMA)})")
-        if not isinstance(content, dict): raise ScenarioError(f"{source}: [{section}] must be a table")
-        for key in content:
-            if key not in _SCHEMA[section]:
-                raise ScenarioError(f"{source}: unknown key {section}.{_show(key)[1:-1]} (known in [{section}]: {', '.join(_SCHEMA[section])})")
-    for section, keys in _SCHEMA.items():
-        for key, (kind, default) in keys.items():
-            if key in data.get(section, {}): values[f"{section}.{key}"] = _parse_value(kind, data[section][key], f"{source}: {section}.{key}")
-            elif default is _REQUIRED: raise ScenarioError(f"{source}: {section}.{key} is required")
-            else: values[f"{section}.{key}"] = tuple(default) if isinstance(default, list) else default
-    return values
-
-# %% ../nbs/11_dispute.ipynb #e29a6131
-def _check_run(v: dict, source: str) -> None:
-    if not 1 <= v["l2.proposal_interval"] <= v["l2.blocks"]:
-        raise ScenarioError(f"{source}: l2.proposal_interval must be between 1 and l2.blocks ({v['l2.blocks']}), got {v['l2.proposal_interval']}")
-    for key in ("game.max_prove_duration", "game.max_challenge_duration"):
-        if v[key] < L1_BLOCK_TIME:
-            raise ScenarioError(f"{source}: {key} = {v[key]} s cannot hold a proof: a transaction answering a "
-                                f"challenge lands at least one {L1_BLOCK_TIME} s L1 block later")
-    proposed = set(range(v["l2.proposal_interval"], v["l2.blocks"] + 1, v["l2.proposal_interval"]))
-    for key in ("sequencer.faulty_output_at", "challenger.challenge_honest"):
-        stray = sorted(set(v[key]) - proposed)
-        if stray: raise ScenarioError(f"{source}: {key} names L2 blocks {stray} that are never proposed (proposed: {sorted(proposed)})")
-    late = [b for b in v["l2.withdrawal_blocks"] if b > v["l2.blocks"]]
-    if late: raise ScenarioError(f"{source}: l2.withdrawal_blocks names L2 blocks {late} after the last block ({v['l2.blocks']})")
-    if len(v["l2.withdrawal_blocks"]) > MAX_WITHDRAWALS:
-        raise ScenarioError(f"{source}: l2.withdrawal_blocks names {len(v['l2.withdrawal_blocks'])} blocks; the message passer holds {MAX_WITHDRAWALS}")
-
-def check_funds(scenario: Scenario, games: int, source: str) -> None:
-    "ScenarioError unless every actor can pay its bonds and gas for `games` games (worst case) from ACTOR_FUNDS."
-    gas = L1_GAS_PER_TRANSACTION * scenario.gas_price          # wei per transaction, at most
-    needs = {"proposer": games * scenario.init_bond + (1 + 4 * games) * gas,   # preimages, create, two claims each
-             "challenger": games * scenario.challenger_bond + 3 * games * gas,  # a challenge in every game, two claims
-             "prover": 3 * games * gas, "resolver": 3 * games * gas, "front-runner": games * gas,
-             "batcher": (scenario.l2_blocks + 1) * gas, "alice": len(scenario.withdrawal_blocks) * (games + 4) * gas}
-    short = [f"the {who} may need {format_ether(need)} ETH" for who, need in needs.items() if need > ACTOR_FUNDS]
-    if short:
-        raise ScenarioError(f"{source}: {', '.join(short)} for bonds and gas in {games} games at {scenario.gas_price} wei "
-                            f"per gas, and holds {format_ether(ACTOR_FUNDS)} ETH (game.init_bond, game.challenger_bond, l1.gas_price)")
-
-# %% ../nbs/11_dispute.ipynb #5a1e0c07
-def _read_text(path: Path) -> str:
-    "The file's text: a regular, readable file of at most MAX_SCENARIO_BYTES, in UTF-8 (else ScenarioError)."
-    try:
-        if not path.exists(): raise ScenarioError(f"{path}: no such scenario file")
-        if path.is_dir(): raise ScenarioError(f"{path}: is a directory, not a scenario file")
-        if not path.is_file(): raise ScenarioError(f"{path}: is not a regular file")
-        with path.open("rb") as f: raw = f.read(MAX_SCENARIO_BYTES + 1)     # never more, whatever the file claims
-    except PermissionError: raise ScenarioError(f"{path}: cannot be read (permission denied)") from None
-    except (OSError, ValueError) as e: raise ScenarioError(f"{path}: cannot be read ({e})") from None
-    if len(raw) > MAX_SCENARIO_BYTES: raise ScenarioError(f"{path}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a scenario file")
-    try: return raw.decode("utf-8")
-    except UnicodeDecodeError as e: raise ScenarioError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-
-MAX_TOML_DEPTH: int = 16   # arrays and inline tables a scenario nests: 2 at most; tomllib recurses once a level
-_TOML_SKIP = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
-
-def _toml_depth(text: str) -> int:
-    "How deep brackets and braces nest in `text` outside strings and comments, without parsing it."
-    depth = deepest = 0
-    for ch in _TOML_SKIP.sub("", text):
-        if ch in "[{": depth += 1; deepest = max(deepest, depth)
-        elif ch in "]}": depth -= 1
-    return deepest
-
-def load_scenario(path: str | Path) -> Scenario:
-    "Read and validate a scenario TOML file; ScenarioError names the field (or the file's problem) that is wrong."
-    path = Path(path)
-    text = _read_text(path)
-    if _toml_depth(text) > MAX_TOML_DEPTH:   # checked, not caught: py_ecc raises the recursion limit on import
-        raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply (more than {MAX_TOML_DEPTH})")
-    try: data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None
-    except RecursionError: raise ScenarioError(f"{path}: malformed TOML: arrays or tables nested too deeply") from None
-    except ValueError as e: raise ScenarioError(f"{path}: malformed TOML: {e}") from None   # e.g. an integer of 5000 digits
-    v = _read_sections(data, str(path))
-    _check_run(v, str(path))
-    scenario = Scenario(v["scenario.name"], v["scenario.description"], v["scenario.seed"], v["l2.blocks"],
-                        v["l2.proposal_interval"], v["sequencer.faulty_output_at"], v["game.max_challenge_duration"],
-                        v["game.max_prove_duration"], v["game.init_bond"], v["game.challenger_bond"],
-                        v["delays.dispute_game_finality"], v["delays.delayed_weth"], v["challenger.enabled"],
-                        v["challenger.reaction_time"], v["challenger.challenge_honest"], v["prover.enabled"],
-                        v["prover.proving_time"], v["prover.honest"], v["l2.withdrawal_blocks"], v["delays.proof_maturity"],
-                        v["mempool.front_runner"], v["l1.gas_price"])
-    check_funds(scenario, len(scenario.proposal_blocks), str(path))    # build_l2 checks again once splits are known
-    return scenario
-
-# %% ../nbs/11_dispute.ipynb #cd6c93f7
-@dataclass
-class L2Run:
-    "The L2 side of a run: the sequencer's devnet, the verify node derived from L1 data, and the inbox data."
-    devnet: Devnet
-    verify_node: RollupNode
-    inbox: list[tuple[int, bytes]]        # (L1 block, batcher transaction data)
-    genesis: Genesis
-    proposal_blocks: tuple[int, ...] = ()  # the blocks the proposer proposes (`plan_proposals`)
-
-def _l2_key(seed: int, who: str) -> bytes:
-    return keccak(f"lumoz_ref scenario {seed}: {who}".encode())
-
-# %% ../nbs/11_dispute.ipynb #5a1e0c09
-def plan_proposals(node: RollupNode,                          # the L2 chain (a verify node)
-                   interval: int,                             # the proposer aims at every `interval`-th block
-                   config: CircuitConfig = DISPUTE_CIRCUIT,   # a game's whole range must fit one proof of this shape
-                  ) -> tuple[int, ...]:
-    "The L2 blocks the proposer proposes: every `interval`-th, and sooner wherever a range would not fit one proof."
-    if not 1 <= interval: raise ValueError(f"the proposal interval must be at least 1, got {interval}")
-    proposals, parent, state = [], 0, node.state_at(0).circuit_state()
-    for target in range(interval, node.head.number + 1, interval):
-        while parent < target:
-            end, run = parent, None
-            while end < target:
-                try: run = check_block_fits(config, state, circuit_transactions(node, parent, end + 1))
-                except EvmCircuitError as e:
-                    if end == parent: raise StateTransitionError(f"L2 block {end + 1} alone does not fit one proof: {e}") from None
-                    break
-                end += 1
-            proposals.append(end)
-            parent, state = end, run.post_state
-    return tuple(proposals)
-
-# %% ../nbs/11_dispute.ipynb #93785007
-WITHDRAWAL_AMOUNT: int = ether(1)      # what alice withdraws in each of a scenario's withdrawal blocks
-ALICE_L2_FUNDS: int = ether(1000)      # alice's L2 genesis balance (bridged in before the run; the portal holds it)
-
-def alice_l1(scenario: Scenario) -> str:
-    "The L1 address alice withdraws to in `scenario`."
-    return actor_address(f"{scenario.name}:alice")
-
-def build_l2(scenario: Scenario) -> L2Run:
-    "Produce the scenario's L2 blocks with the devnet, re-derive them from the batch inbox, plan the proposals."
-    from coincurve import PrivateKey
-    alice_key = _l2_key(scenario.seed, "alice")
-    alice = rollup_address_of(PrivateKey(alice_key).public_key.format(compressed=False))
-    bob = rollup_address_of(PrivateKey(_l2_key(scenario.seed, "bob")).public_key.format(compressed=False))
-    config, genesis = DISPUTE_ROLLUP, Genesis(balances={alice: ALICE_L2_FUNDS})
-    devnet, nonce = Devnet(config, genesis), 0
-    for n in range(1, scenario.l2_blocks + 1):
-        txs = [sign_transaction(alice_key, nonce=nonce, to=bob, value=ether("0.001") * n, gas_price=L2_GAS_PRICE, chain_id=config.chain_id)]
-        if n in scenario.withdrawal_blocks:
-            txs.append(sign_transaction(alice_key, nonce=nonce + 1, to=L2_TO_L1_MESSAGE_PASSER, value=WITHDRAWAL_AMOUNT,
-                                        gas=150_000, gas_price=L2_GAS_PRICE, chain_id=config.chain_id,
-                                        data=initiate_withdrawal_calldata(bytes.fromhex(alice_l1(scenario)[2:]), 100_000)))
-        nonce += len(txs)
-        if len(devnet.step(txs).transactions) != len(txs):
-            raise ScenarioError(f"scenario.seed = {scenario.seed}: the sequencer left alice's transaction out of L2 block {n} "
-                                f"({devnet.sequencer.rejected[-1][1]}); another seed gives other L2 accounts")
-    devnet.flush()
-    inbox = list(devnet.inbox.entries)
-    verify_node = derive_chain(config, genesis, inbox)
-    if verify_node.head.number != scenario.l2_blocks:
-        raise ScenarioError(f"the verify node derived {verify_node.head.number} blocks, the sequencer made {scenario.l2_blocks}")
-    proposals = plan_proposals(verify_node, scenario.proposal_interval)
-    check_funds(scenario, len(proposals), scenario.name)
-    return L2Run(devnet, verify_node, inbox, genesis, proposals)
-
-# %% ../nbs/11_dispute.ipynb #5a1e0c0c
-FRAUD_MINT: int = ether(1000)   # what the faulty sequencer's claimed state credits to its fee vault
-
-def faulty_state(node: RollupNode, n: int) -> L2State:
-    "The state a faulty sequencer claims for block `n`: the true one, plus 1000 ETH minted to its fee vault."
-    state = node.state_at(n)
-    vault = state.account(SEQUENCER_FEE_VAULT)
-    set_account(state, SEQUENCER_FEE_VAULT, dataclasses.replace(vault, balance=vault.balance + FRAUD_MINT))
-    return state
-
-# %% ../nbs/11_dispute.ipynb #86d54ec7
-@dataclass(frozen=True)
-class TimelineEntry:
-    "One step of a run, at an L1 time (seconds since L1 genesis) and block."
-    time: int
-    l1_block: int
-    actor: str
-    step: str        # batch, proposal, challenge, sync, inputs, request, proof, resolution, bonds, withdrawal
-    detail: str
-
-# %% ../nbs/11_dispute.ipynb #9e4a763f
-ACTORS: tuple[str, ...] = ("proposer", "challenger", "prover", "resolver", "batcher", "front-runner")
-RESOLVER_DELAY: int = 60          # seconds after a game can be resolved before the resolver (anyone) does it
-
-# %% ../nbs/11_dispute.ipynb #4ce1ece2
-@dataclass
-class _WithdrawalState:
-    withdrawal: Withdrawal
-    game: str | None = None         # the game it is proven against
-    status: str = "initiated"       # initiated, proven, finalized, stuck (its game lost)
-
-def _withdrawal_in(node: RollupNode, n: int) -> Withdrawal:
-    return next(r.withdrawal for r in node.block_trace(n).receipts if r.withdrawal is not None)
-
-# %% ../nbs/11_dispute.ipynb #261b6060
-class _Run:
-    "The mutable state of one scenario run."
-    def __init__(self, scenario: Scenario, l2: L2Run, proof_system: DisputeProofSystem, progress):
-        self.scenario, self.l2, self.progress = scenario, l2, progress
-        self.proof_system = proof_system
-        node = l2.verify_node
-        self.addr = {name: actor_address(f"{scenario.name}:{name}") for name in ACTORS} | {"alice": alice_l1(scenario)}
-        self.name = {a: n for n, a in self.addr.items()} | {ZERO_ADDRESS: "address(0)"}
-        self.world = build_world(proof_system, OutputRootAnchor(node.output_at(0).root, 0), node.config.hash(),
-                                 node.config.chain_id, scenario.init_bond, scenario.challenger_bond,
-                                 scenario.max_challenge_duration, scenario.max_prove_duration,
-                                 scenario.finality_delay, scenario.weth_delay, scenario.proof_maturity_delay,
-                                 scenario.gas_price, batcher=self.addr["batcher"])
-        self.chain = self.world.chain
-        for a in self.addr.values(): self.chain.fund(a, ACTOR_FUNDS)
-        proof_system.sync(node)
-        if self.world.oracle: self.post(node.state_at(0), node.output_at(0).block_hash)   # the anchor's preimage
-        self.chain.fund(self.world.system.portal, ALICE_L2_FUNDS)     # the ETH alice bridged to L2 before the run
-        self.withdrawals = {b: _WithdrawalState(_withdrawal_in(node, b)) for b in scenario.withdrawal_blocks}
-        self.queue, self.seq, self.done = [], 0, 0
-        self.timeline: list[TimelineEntry] = []
-        self.games: list[str] = []             # game addresses in creation order
-        self.correct: dict[str, bool] = {}     # game -> does its transition start and end at the true outputs?
-        self.proving_seconds = 0.0
-
-    def at(self, when: int, action: Callable[[], None]) -> None:
-        "Schedule `action` at L1 time `when` (never in the past)."
-        heapq.heappush(self.queue, (max(when, self.chain.timestamp), self.seq, action)); self.seq += 1
-
-    def log(self, actor: str, step: str, detail: str) -> None:
-        self.timeline.append(TimelineEntry(self.chain.timestamp - self.chain.blocks[0].timestamp,
-                                           self.chain.block_number, actor, step, detail))
-
-    def truth(self, n: int) -> bytes:
-        "The output root the verify node computes for L2 block `n` (0 is the anchor)."
-        return self.l2.verify_node.output_at(n).root
-
-    def post(self, state: L2State, block_hash: bytes) -> bytes:
-        "The proposer posts an output's preimage to the oracle; returns the output root."
-        return post_output(self.chain, self.world.oracle, self.addr["proposer"], state, block_hash)
-
-# %% ../nbs/11_dispute.ipynb #2a31a03b
-@patch
-def on_batch(self: _Run, data: bytes) -> None:
-    self.chain.transact(self.addr["batcher"], self.world.system.batch_inbox, "submit", data)
-    frames = decode_frames(data)
-    self.log("batcher", "batch", f"posts {len(frames)} frame(s) of channel 0x{frames[0].channel_id.hex()[:8]}… "
-                                 f"({len(data)} bytes) to the batch inbox")
-
-@patch
-def on_propose(self: _Run, k: int) -> None:
-    s, node = self.scenario, self.l2.devnet.node
-    faulty = k in s.faulty_output_at
-    state, block_hash = faulty_state(node, k) if faulty else node.state_at(k), node.output_at(k).block_hash
-    claim = (self.post(state, block_hash) if self.world.oracle else
-             output_root(state.state_root, state.storage_root(L2_TO_L1_MESSAGE_PASSER), block_hash))
-    parent = self.games[-1] if self.games else None
-    parent_index = self.chain.at(parent).index if parent else NO_PARENT
-    try: game = propose(self.chain, self.world.config, self.addr["proposer"], k, claim, parent_index)
-    except DisputeError as e:
-        self.log("proposer", "proposal", f"cannot propose block {k}: {type(e).__name__}: {e}"); return
-    g = self.chain.at(game)
-    self.games.append(game)
-    self.correct[game] = claim == self.truth(k) and g.starting.root == self.truth(g.starting.l2_block_number)
-    self.log("proposer", "proposal", f"game #{g.index}: output root 0x{claim.hex()[:10]}… for L2 block {k}"
-             f"{' (WRONG: a state with 1000 ETH minted to the sequencer)' if faulty else ''}"
-             f"{'' if k in s.proposal_blocks else ' (before the interval: one more block would not fit one proof)'}, parent "
-             f"{'anchor' if parent is None else '#' + str(parent_index)}, bond {format_ether(s.init_bond)} ETH")
-    if s.challenger_enabled: self.at(self.chain.timestamp + s.reaction_time, lambda: self.on_challenge(game))
-    self.at(g.claim_data.deadline + RESOLVER_DELAY, self.on_resolve_all)
-    if any(w.status in ("initiated", "stuck") for w in self.withdrawals.values()):
-        self.at(self.chain.timestamp + L1_BLOCK_TIME, lambda: self.on_prove_withdrawals(game))
-
-# %% ../nbs/11_dispute.ipynb #93c0ab89
-@patch
-def on_challenge(self: _Run, game: str) -> None:
-    g, s = self.chain.at(game), self.scenario
-    wrong_claim = g.root_claim != self.truth(g.l2_block_number)
-    wrong_start = g.starting.root != self.truth(g.starting.l2_block_number)
-    if not (wrong_claim or wrong_start or g.l2_block_number in s.challenge_honest):
-        self.log("challenger", "challenge", f"agrees with game #{g.index}: its verify node computes the same output"); return
-    why = ("the claim differs from its verify node's output" if wrong_claim else
-           f"the game starts from a wrong output (block {g.starting.l2_block_number})" if wrong_start else
-           "challenges a correct output anyway (a mistaken or griefing challenger)")
-    try: self.chain.transact(self.addr["challenger"], game, "challenge", value=s.challenger_bond)
-    except DisputeError as e:
-        self.log("challenger", "challenge", f"cannot challenge game #{g.index}: {type(e).__name__}: {e}"); return
-    self.log("challenger", "challenge", f"challenges game #{g.index} with {format_ether(s.challenger_bond)} ETH: {why}; "
-             f"prove deadline +{g.claim_data.deadline - self.chain.timestamp} s")
-    if s.prover_enabled: self.at(self.chain.timestamp + L1_BLOCK_TIME, lambda: self.on_fetch_inputs(game))
-    self.at(g.claim_data.deadline + RESOLVER_DELAY, self.on_resolve_all)
-
-@patch
-def on_fetch_inputs(self: _Run, game: str) -> None:
-    g, node = self.chain.at(game), self.l2.verify_node
-    start, end = g.starting.l2_block_number, g.l2_block_number
-    self.log("prover", "sync", f"verify node sees Challenged(game #{g.index}); synced to L2 block {node.head.number}")
-    traces = [node.block_trace(n) for n in range(start + 1, end + 1)]
-    frames = sorted({l1 for n in range(start + 1, end + 1) for _, l1 in node.batch_info(n).frames})
-    self.log("prover", "inputs", f"fetches block traces of L2 blocks {start + 1}..{end} ({sum(len(t.transactions) for t in traces)} txs) "
-             f"and batch info (frames in L1 blocks {frames})")
-    self.log("prover", "request", f"requests a proof of L2 blocks {start + 1}..{end} for game #{g.index}")
-    self.at(self.chain.timestamp + self.scenario.proving_time, lambda: self.on_prove(game))
-
-# %% ../nbs/11_dispute.ipynb #01aed907
-@patch
-def on_prove(self: _Run, game: str) -> None:
-    g, s, prover = self.chain.at(game), self.scenario, self.addr["prover"]
-    if s.prover_honest and not self.correct[game]:
-        self.log("prover", "proof", f"finds no valid proof for game #{g.index}: re-executing L2 blocks "
-                 f"{g.starting.l2_block_number + 1}..{g.l2_block_number} does not lead from its starting root to its claim")
-        return
-    t0 = time.perf_counter()
-    try: proof = self.proof_system.prove(g.proof_binding(prover), rng=random.Random(f"{s.seed}:{g.index}"))
-    except (UnsatisfiedConstraint, StateTransitionError, EvmCircuitError, RollupError) as e:
-        self.log("prover", "proof", f"cannot prove game #{g.index}: {type(e).__name__}: {e}"); return
-    finally: self.proving_seconds += time.perf_counter() - t0     # real time, kept out of the (deterministic) timeline
-    if s.front_runner: self._front_run(game, proof)
-    try: submit_proof(self.chain, game, prover, proof)
-    except DisputeError as e:
-        self.log("prover", "proof", f"proof for game #{g.index} rejected: {type(e).__name__}: {e}"); return
-    gas = self.chain.receipts[-1].gas_used
-    self.log("prover", "proof", f"submits a Groth16 proof of L2 blocks {g.starting.l2_block_number + 1}..{g.l2_block_number} "
-             f"for game #{g.index} ({gas:,} gas)"
-             f"{'' if self.correct[game] else ' - a proof of a WRONG claim: this proof system does not prove the state transition'}")
-    self.at(self.chain.timestamp + RESOLVER_DELAY, self.on_resolve_all)
-
-@patch
-def _front_run(self: _Run, game: str, proof: Proof) -> None:
-    "The front-runner sees the prover's transaction in the mempool and sends the same proof first."
-    try: submit_proof(self.chain, game, self.addr["front-runner"], proof)
-    except InvalidProof:
-        self.log("front-runner", "proof", f"copies the prover's proof for game #{self.chain.at(game).index} from the "
-                 "mempool and sends it first: InvalidProof, the proof is bound to the prover's address")
-        return
-    self.log("front-runner", "proof", "steals the proof: it verified for another sender (the binding is broken!)")
-
-@patch
-def _why(self: _Run, g: ZKDisputeGame) -> tuple[str, str]:
-    cd = g.claim_data
-    parent = g._parent()
-    if g.status == GameStatus.CHALLENGER_WINS and parent is not None and parent.status == GameStatus.CHALLENGER_WINS:
-        return "challenger" if cd.countered_by != ZERO_ADDRESS else "nobody (bond burned)", f"its parent game #{parent.index} lost (iZKG-005)"
-    if g.status == GameStatus.CHALLENGER_WINS:
-        return "challenger", "challenged, and no valid proof arrived before the prove deadline (iZKG-002)"
-    if cd.countered_by == ZERO_ADDRESS:
-        return "proposer", "unchallenged until the challenge deadline"
-    return "proposer", f"a valid proof by the {self.name.get(cd.prover, cd.prover)} arrived before the prove deadline (iZKG-001)"
-
-# %% ../nbs/11_dispute.ipynb #604d27d1
-@patch
-def on_resolve_all(self: _Run) -> None:
-    for game in self.games:
-        g = self.chain.at(game)
-        parent = g._parent()
-        if g.status != GameStatus.IN_PROGRESS or (parent is not None and parent.status == GameStatus.IN_PROGRESS): continue
-        if not (g.game_over() or (parent is not None and parent.status == GameStatus.CHALLENGER_WINS)): continue
-        status = self.chain.transact(self.addr["resolver"], game, "resolve")
-        winner, why = self._why(g)
-        self.log("resolver", "resolution", f"game #{g.index} resolves {status.name}: {why}")
-        recipients = [a for a in dict.fromkeys([g.creator, g.claim_data.countered_by, g.claim_data.prover, ZERO_ADDRESS])
-                      if a in g.normal_mode_credit or a in g.refund_mode_credit]
-        for who in recipients:
-            self.at(g.resolved_at + self.scenario.finality_delay + 1, lambda game=game, who=who: self.on_claim(game, who))
-
-@patch
-def on_claim(self: _Run, game: str, who: str) -> None:
-    g = self.chain.at(game)
-    sender = self.addr["resolver"] if who == ZERO_ADDRESS else who
-    first = who not in g.unlocked
-    try: paid = self.chain.transact(sender, game, "claim_credit", who)
-    except DisputeError: return                                      # no credit in the decided mode
-    if first:
-        self.log(self.name[sender], "bonds", f"unlocks {format_ether(g.unlocked[who])} ETH of game #{g.index} for "
-                 f"{self.name[who]} in DelayedWETH ({g.bond_distribution_mode.name} mode)")
-        self.at(self.chain.timestamp + self.scenario.weth_delay + 1, lambda: self.on_claim(game, who))
-    else:
-        self.log(self.name[sender], "bonds", f"{'burns' if who == ZERO_ADDRESS else 'withdraws'} {format_ether(paid)} ETH from game #{g.index}")
-
-# %% ../nbs/11_dispute.ipynb #063e5807
-@patch
-def on_prove_withdrawals(self: _Run, game: str) -> None:
-    g, node = self.chain.at(game), self.l2.verify_node
-    for block, state in self.withdrawals.items():
-        if state.status not in ("initiated", "stuck") or block > g.l2_block_number: continue
-        if g.root_claim != self.truth(g.l2_block_number):
-            self.log("alice", "withdrawal", f"does not prove her withdrawal against game #{g.index}: her node disagrees with its claim")
-            continue
-        out, w = node.output_at(g.l2_block_number), state.withdrawal
-        preimage = OutputRootProof(out.version, out.state_root, out.message_passer_storage_root, out.block_hash)
-        opening = prove_withdrawal(node.state_at(g.l2_block_number), w)
-        self.chain.transact(self.addr["alice"], self.world.system.portal, "prove_withdrawal_transaction", w, game, preimage, opening)
-        state.game, state.status = game, "proven"
-        self.log("alice", "withdrawal", f"proves her {format_ether(w.value)} ETH withdrawal (L2 block {block}) against game #{g.index}")
-        self.at(self.chain.timestamp + self.scenario.proof_maturity_delay + 1, lambda block=block: self.on_finalize_withdrawal(block))
-
-@patch
-def on_finalize_withdrawal(self: _Run, block: int) -> None:
-    state = self.withdrawals[block]
-    g = self.chain.at(state.game)
-    try: self.chain.transact(self.addr["alice"], self.world.system.portal, "finalize_withdrawal_transaction", state.withdrawal)
-    except InvalidDisputeGame as e:
-        if g.status == GameStatus.CHALLENGER_WINS:
-            state.status = "stuck"
-            self.log("alice", "withdrawal", f"cannot finalize her withdrawal: game #{g.index} lost; it must be proven again against a valid game")
-            return
-        final_at = (g.resolved_at or g.claim_data.deadline + RESOLVER_DELAY) + self.scenario.finality_delay + 1
-        self.at(max(final_at, self.chain.timestamp + L1_BLOCK_TIME), lambda: self.on_finalize_withdrawal(block))
-        return
-    state.status = "finalized"
-    self.log("alice", "withdrawal", f"finalizes her withdrawal: {format_ether(state.withdrawal.value)} ETH paid by the portal (game #{g.index} is valid)")
-
-# %% ../nbs/11_dispute.ipynb #aa4903a3
-@dataclass(frozen=True)
-class GameReport:
-    "How one game ended."
-    index: int
-    l2_block_number: int
-    root_claim: str
-    correct: bool            # does the claimed transition start and end at the true outputs?
-    challenger: str | None
-    prover: str | None
-    status: str
-    winner: str
-    why: str
-
-@dataclass(frozen=True)
-class ScenarioOutcome:
-    "The result of a scenario run."
-    scenario: Scenario
-    games: tuple[GameReport, ...]
-    balances: dict[str, tuple[int, int]]   # actor -> (start, end) in wei
-    timeline: tuple[TimelineEntry, ...]
-    checks: dict[str, bool]
-    anchor_l2_block: int
-    l1_blocks: int
-    withdrawals: dict[int, str] = dataclasses.field(default_factory=dict)   # L2 block -> initiated/proven/finalized/stuck
-    l1_gas: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)  # method -> (transactions, gas)
-    proving_seconds: float = 0.0           # real time spent generating proofs (not part of to_dict)
-
-    @property
-    def summary(self) -> str:
-        "One line: did safety and liveness hold?"
-        wrong_valid = [g.index for g in self.games if not g.correct and g.status == "DEFENDER_WINS"]
-        right_lost = [g.index for g in self.games if g.correct and g.status == "CHALLENGER_WINS"]
-        caught = [g.index for g in self.games if not g.correct and g.status == "CHALLENGER_WINS"]
-        if wrong_valid: return f"UNSAFE: wrong outputs of games {wrong_valid} resolved DEFENDER_WINS"
-        if right_lost: return f"correct outputs of games {right_lost} were lost (no proof in time); wrong outputs rejected: {caught or 'none'}"
-        if caught: return f"fraud caught: wrong outputs of games {caught} rejected; every correct output stands"
-        return "every output stands"
-
-# %% ../nbs/11_dispute.ipynb #99e2cb6b
-@patch
-def to_dict(self: ScenarioOutcome) -> dict:
-    "A JSON-ready dict: outcome, games (who won and why), balances in ether, timeline, checks."
-    return {"scenario": self.scenario.name, "description": self.scenario.description, "outcome": self.summary,
-            "games": [dataclasses.asdict(g) for g in self.games],
-            "balances": {who: {"start": format_ether(a), "end": format_ether(b), "delta": format_ether(b - a) if b >= a else "-" + format_ether(a - b)}
-                         for who, (a, b) in self.balances.items()},
-            "timeline": [{"time": e.time, "l1_block": e.l1_block, "actor": e.actor, "step": e.step, "detail": e.detail} for e in self.timeline],
-            "withdrawals": {str(b): status for b, status in self.withdrawals.items()},
-            "l1_gas": {m: {"transactions": n, "gas": g} for m, (n, g) in self.l1_gas.items()},
-            "checks": dict(self.checks), "anchor_l2_block": self.anchor_l2_block, "l1_blocks": self.l1_blocks}
-
-@patch
-def _outcome(self: _Run) -> ScenarioOutcome:
-    games = []
-    for game in self.games:
-        g = self.chain.at(game); cd = g.claim_data
-        winner, why = self._why(g) if g.status != GameStatus.IN_PROGRESS else ("nobody yet", "still in progress")
-        games.append(GameReport(g.index, g.l2_block_number, "0x" + g.root_claim.hex(), self.correct[game],
-                                self.name.get(cd.countered_by) if cd.countered_by != ZERO_ADDRESS else None,
-                                self.name.get(cd.prover) if cd.prover != ZERO_ADDRESS else None, g.status.name, winner, why))
-    paid = {}
-    for e in self.chain.events:
-        if e.name == "CreditClaimed": paid[e.emitter] = paid.get(e.emitter, 0) + e.args["amount"]
-    system = self.world.system
-    checks = {"eth_conserved": sum(self.chain.balance_of(a) for a in [*self.addr.values(), system.weth, system.portal, *self.games])
-                               + self.chain.burned == self.chain.minted,
-              "bonds_conserved": all(paid.get(g, 0) == self.chain.at(g).total_bonds for g in self.games),
-              "games_hold_no_eth": all(self.chain.balance_of(g) == 0 for g in self.games),
-              "no_wrong_output_valid": not any(not r.correct and r.status == "DEFENDER_WINS" for r in games),
-              "withdrawals_only_against_true_outputs": all(
-                  self.chain.at(w.game).status == GameStatus.DEFENDER_WINS
-                  and self.chain.at(w.game).root_claim == self.truth(self.chain.at(w.game).l2_block_number)
-                  for w in self.withdrawals.values() if w.status == "finalized")}
-    balances = {n: (ACTOR_FUNDS, self.chain.balance_of(a)) for n, a in self.addr.items()}
-    balances |= {"address(0) (burned)": (0, self.chain.burned)}
-    registry = self.chain.at(system.anchor_state_registry)
-    gas: dict[str, tuple[int, int]] = {}
-    for r in self.chain.receipts:
-        if r.sender == system.owner: continue                # deployment and configuration, not the dispute
-        n, g = gas.get(r.method, (0, 0)); gas[r.method] = (n + 1, g + r.gas_used)
-    return ScenarioOutcome(self.scenario, tuple(games), balances, tuple(self.timeline), checks,
-                           registry.anchor.l2_block_number, self.chain.head.number,
-                           {b: w.status for b, w in self.withdrawals.items()}, gas, self.proving_seconds)
-
-# %% ../nbs/11_dispute.ipynb #1bc261c7
-def run_scenario(scenario: Scenario,
-                 progress: Callable[[int, int, str], None] | None = None,  # called (done, total, message) per step
-                 proof_system: DisputeProofSystem | None = None,           # default: chapter 08's circuit on fresh keys (dispute_circuit_keys)
-                ) -> ScenarioOutcome:
-    "Play a scenario end to end on a fresh L1, with real state-transition proofs; return its outcome."
-    l2 = build_l2(scenario)                         # ScenarioError here comes before any circuit set-up
-    run = _Run(scenario, l2, proof_system or StateTransitionProofSystem(l2.devnet.config, l2.genesis), progress)
-    t0 = run.chain.blocks[0].timestamp
-    for l1_block, data in l2.inbox: run.at(t0 + L1_BLOCK_TIME * l1_block, lambda data=data: run.on_batch(data))
-    for k in l2.proposal_blocks:
-        included = l2.verify_node.batch_info(k).inclusion_l1_block
-        run.at(t0 + L1_BLOCK_TIME * (included + 1), lambda k=k: run.on_propose(k))
-    while run.queue:
-        when, _, action = heapq.heappop(run.queue)
-        run.chain.advance_to(when)
-        action()
-        run.done += 1
-        if progress: progress(run.done, run.done + len(run.queue), run.timeline[-1].detail if run.timeline else "")
-    return run._outcome()
-
-# %% ../nbs/11_dispute.ipynb #c566a1a3
-def outcome_markdown(outcome: ScenarioOutcome) -> str:
-    "The outcome as Markdown: summary, games (who won and why), balances, timeline."
-    lines = [f"**{outcome.scenario.name}**: {outcome.summary}", "",
-             "| game | L2 block | claim correct | challenger | prover | result | why |", "|---:|---:|:---:|---|---|---|---|"]
-    lines += [f"| #{g.index} | {g.l2_block_number} | {'yes' if g.correct else 'NO'} | {g.challenger or '—'} | {g.prover or '—'} "
-              f"| {g.status} | {g.why} |" for g in outcome.games]
-    lines += ["", "| actor | start (ETH) | end (ETH) |", "|---|---:|---:|"]
-    lines += [f"| {who} | {format_ether(a)} | {format_ether(b)} |" for who, (a, b) in outcome.balances.items()]
-    lines += ["", "| t (s) | L1 block | actor | step | what happened |", "|---:|---:|---|---|---|"]
-    lines += [f"| {e.time} | {e.l1_block} | {e.actor} | {e.step} | {e.detail} |" for e in outcome.timeline]
-    return "\n".join(lines)

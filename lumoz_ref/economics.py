@@ -19,11 +19,17 @@ from pathlib import Path
 
 from eth_hash.auto import keccak
 
-from .evm import (FRONTIER_LIKE, BlockEnv, Evm, EvmError, GasSchedule, WorldState, assemble, execute,
-                           get_valid_jump_destinations, operations_for, record_trace)
-from .l1 import (DELAYED_WETH_DELAY_SECONDS, G_TRANSACTION, OutputRootAnchor, WEI_PER_ETHER, WEI_PER_GWEI,
-                          actor_address, groth16_verifier_gas)
-from .dispute import BINDING_INPUT_NAMES, ZK_GAME_TYPE, BindingProofSystem, build_world, propose, submit_proof
+from lumoz_ref.evm import (
+    FRONTIER_LIKE, BlockEnv, Evm, EvmError, GasSchedule, WorldState, assemble, execute,
+    get_valid_jump_destinations, operations_for, record_trace,
+)
+from lumoz_ref.l1 import (
+    DELAYED_WETH_DELAY_SECONDS, G_TRANSACTION, OutputRootAnchor, WEI_PER_ETHER, WEI_PER_GWEI,
+    actor_address, groth16_verifier_gas,
+)
+from lumoz_ref.dispute import (
+    BINDING_INPUT_NAMES, ZK_GAME_TYPE, BindingProofSystem, build_world, propose, submit_proof,
+)
 from .prover_network import DISPUTE_PROVE_SECONDS
 from .rollup import SingularBatch, address_of_key, encode_channel, sign_transaction
 
@@ -39,13 +45,18 @@ __all__ = ['GAS_PER_BLOB', 'BLOB_BASE_COST', 'BLOB_USABLE_BYTES', 'MAX_BLOBS_PER
            'lab_markdown', 'latency_calculator']
 
 # %% ../nbs/15_economics.ipynb #22828fdf
-GAS_PER_BLOB: int = 2**17            # EIP-4844 GAS_PER_BLOB: the blob gas of one blob (its 131,072 bytes)
-BLOB_BASE_COST: int = 2**13          # EIP-7918 BLOB_BASE_COST: a blob costs at least this much execution gas
-BLOB_USABLE_BYTES: int = 130_044     # OP derivation spec, "Blob Encoding": (4·31 + 3)·1024 − 4 data bytes per blob
+# EIP-4844 GAS_PER_BLOB: the blob gas of one blob (its 131,072 bytes)
+GAS_PER_BLOB: int = 2**17
+# EIP-7918 BLOB_BASE_COST: a blob costs at least this much execution gas
+BLOB_BASE_COST: int = 2**13
+# OP derivation spec, "Blob Encoding": (4·31 + 3)·1024 − 4 data bytes per blob
+BLOB_USABLE_BYTES: int = 130_044
 MAX_BLOBS_PER_TX: int = 6            # EIP-4844 (Cancun): MAX_BLOB_GAS_PER_BLOCK / GAS_PER_BLOB
-DISPUTE_CIRCUIT_INPUTS: int = 4      # chapter 11's state-transition proof: pre root, claimed root, txs, binding
+# chapter 11's state-transition proof: pre root, claimed root, txs, binding
+DISPUTE_CIRCUIT_INPUTS: int = 4
 SECONDS_PER_DAY: int = 86_400
-MAX_PARAMS_BYTES: int = 64 * 1024    # a parameter file is a page of TOML: a larger file is refused unread
+# a parameter file is a page of TOML: a larger file is refused unread
+MAX_PARAMS_BYTES: int = 64 * 1024
 
 class EconomicsError(ValueError):
     "A parameter value or parameter file the model refuses; the message names the field and why."
@@ -54,32 +65,50 @@ class EconomicsError(ValueError):
 @dataclass(frozen=True)
 class L1Market:
     "What L1 charges per unit of gas and blob gas, and what an ether is worth."
-    base_fee_gwei: float = 3.0          # ≈ 3.146 gwei average gas price, Feb 2025 ("Ethereum gas fees statistics 2025", https://vidyoda.com/14066.html)
-    blob_base_fee_gwei: float = 0.1875  # EIP-7918 reserve price at that base fee: base_fee · BLOB_BASE_COST / GAS_PER_BLOB
-    eth_usd: float = 2477.38            # etherscan.io page header "ETH Price: $2,477.38" (https://etherscan.io/address/0x2696212503546A1701f5323F2e5CEeDFe817D146)
+    # ≈ 3.146 gwei average gas price, Feb 2025 ("Ethereum gas fees statistics 2025",
+    # https://vidyoda.com/14066.html)
+    base_fee_gwei: float = 3.0
+    # EIP-7918 reserve price at that base fee: base_fee · BLOB_BASE_COST / GAS_PER_BLOB
+    blob_base_fee_gwei: float = 0.1875
+    # etherscan.io page header "ETH Price: $2,477.38"
+    # (https://etherscan.io/address/0x2696212503546A1701f5323F2e5CEeDFe817D146)
+    eth_usd: float = 2477.38
 
 @dataclass(frozen=True)
 class DataAvailability:
     "How the batcher posts L2 transactions to L1 blobs."
-    bytes_per_tx: float = 81.86         # measured here: measure_bytes_per_tx() (chapter 09 channel, zlib of 200 signed transfers)
+    # measured here: measure_bytes_per_tx() (chapter 09 channel, zlib of 200 signed transfers)
+    bytes_per_tx: float = 81.86
     blob_usable_bytes: int = BLOB_USABLE_BYTES
     max_blobs_per_tx: int = MAX_BLOBS_PER_TX
-    max_batch_interval_s: int = 600     # a channel's frames must land within CHANNEL_TIMEOUT = 50 L1 blocks of 12 s (chapter 09)
-    batcher_tx_gas: int = G_TRANSACTION # execution gas of one blob-carrying batcher transaction (Yellow Paper G_transaction)
+    # a channel's frames must land within CHANNEL_TIMEOUT = 50 L1 blocks of 12 s (chapter 09)
+    max_batch_interval_s: int = 600
+    # execution gas of one blob-carrying batcher transaction (Yellow Paper G_transaction)
+    batcher_tx_gas: int = G_TRANSACTION
 
 # %% ../nbs/15_economics.ipynb #7702e366
 @dataclass(frozen=True)
 class L1Gas:
-    "Gas of each L1 call: measured on chapter 10's L1 where the project has the contract, published otherwise."
-    propose: int = 293_387              # measured here: measure_game_gas(): DisputeGameFactory.create of a chapter 11 game
+    """Gas of each L1 call: measured on chapter 10's L1 where the project has the contract,
+    published otherwise."""
+    # measured here: measure_game_gas(): DisputeGameFactory.create of a chapter 11 game
+    propose: int = 293_387
     challenge: int = 65_057             # measured here: ZKDisputeGame.challenge with its bond
-    prove: int = 238_221                # measured here: prove() with the Groth16 verifier priced for 4 public inputs
+    # measured here: prove() with the Groth16 verifier priced for 4 public inputs
+    prove: int = 238_221
     resolve: int = 51_145               # measured here: resolve()
-    claim_unlock: int = 69_982          # measured here: claim_credit(), first call (DelayedWETH.unlock)
-    claim_withdraw: int = 49_244        # measured here: claim_credit(), second call (DelayedWETH.withdraw and payout)
-    move: int = 158_000                 # FaultDisputeGame attack/defend, "the cost to move (158k gas)": ethereum-optimism/optimism PR #9580
-    resolve_claim: int = 60_000         # FaultDisputeGame resolveClaim, "the cost to resolve (60k gas)": same PR
-    step: int = 400_000                 # assumption: no published MIPS step figure found; the bond spec's 400,000-gas counter baseline (bond-incentives.md)
+    # measured here: claim_credit(), first call (DelayedWETH.unlock)
+    claim_unlock: int = 69_982
+    # measured here: claim_credit(), second call (DelayedWETH.withdraw and payout)
+    claim_withdraw: int = 49_244
+    # FaultDisputeGame attack/defend, "the cost to move (158k gas)": ethereum-optimism/optimism PR
+    # #9580
+    move: int = 158_000
+    # FaultDisputeGame resolveClaim, "the cost to resolve (60k gas)": same PR
+    resolve_claim: int = 60_000
+    # assumption: no published MIPS step figure found; the bond spec's 400,000-gas counter baseline
+    # (bond-incentives.md)
+    step: int = 400_000
 
     def settle(self) -> int:
         "Gas of an unchallenged game's life: create, resolve, and the bond paid back in two calls."
@@ -91,17 +120,22 @@ class OptimisticGame:
     "OP's fault dispute game (the chess-clock bisection) with its mainnet parameters."
     max_clock_duration_s: int = 302_400 # 3.5 days: op-deployer standard DisputeMaxClockDuration
     clock_extension_s: int = 10_800     # 3 hours: op-deployer standard DisputeClockExtension
-    max_game_depth: int = 73            # op-deployer standard DisputeMaxGameDepth (bond-incentives.md: MAX_DEPTH 73)
-    split_depth: int = 30               # op-deployer standard DisputeSplitDepth: output bisection above, VM steps below
-    bond_base_gas: int = 400_000        # bond-incentives.md, "Bond Scaling": the bond at depth 0, in gas
+    # op-deployer standard DisputeMaxGameDepth (bond-incentives.md: MAX_DEPTH 73)
+    max_game_depth: int = 73
+    # op-deployer standard DisputeSplitDepth: output bisection above, VM steps below
+    split_depth: int = 30
+    # bond-incentives.md, "Bond Scaling": the bond at depth 0, in gas
+    bond_base_gas: int = 400_000
     bond_max_gas: int = 300_000_000     # bond-incentives.md: the bond at MAX_DEPTH, in gas
     bond_gas_price_gwei: float = 200.0  # bond-incentives.md, "Base Fee Assumption": 200 gwei
-    griefing_depth: int = 1             # assumption: a challenger of a correct output stops once it has lost its first bond
+    # assumption: a challenger of a correct output stops once it has lost its first bond
+    griefing_depth: int = 1
 
 @dataclass(frozen=True)
 class HybridGame:
     "Chapter 11's ZK dispute game: one challenge, one proof before a deadline."
-    max_challenge_duration_s: int = 3_600  # 1 hour: succinctlabs/op-succinct fault-proof/tests/common/constants.rs MAX_CHALLENGE_DURATION
+    # 1 hour: succinctlabs/op-succinct fault-proof/tests/common/constants.rs MAX_CHALLENGE_DURATION
+    max_challenge_duration_s: int = 3_600
     max_prove_duration_s: int = 43_200     # 12 hours: same file, MAX_PROVE_DURATION
     init_bond_eth: float = 0.01            # same file, INIT_BOND
     challenger_bond_eth: float = 1.0       # same file, CHALLENGER_BOND
@@ -109,56 +143,98 @@ class HybridGame:
 @dataclass(frozen=True)
 class ValidityRollup:
     "A validity proof for every output."
-    proof_latency_s: int = 3_600        # "1 hour finality secured by ZKPs": OP Succinct book (https://succinctlabs.github.io/op-succinct)
+    # "1 hour finality secured by ZKPs": OP Succinct book
+    # (https://succinctlabs.github.io/op-succinct)
+    proof_latency_s: int = 3_600
 
 # %% ../nbs/15_economics.ipynb #4fb64a4a
 @dataclass(frozen=True)
 class Proving:
-    "What one proof costs: the published production figure, and this project's measured prove time priced."
-    published_usd_per_tx: float = 0.001          # "as low as tenths of a cent per transaction": https://blog.succinct.xyz/op-succinct
-    measured_prove_s: float = DISPUTE_PROVE_SECONDS  # measured here (README "How fast", `make demo`): chapter 11's circuit, one range
-    measured_txs_per_proof: int = 5              # that range: four transfers and a withdrawal (chapter 11 DISPUTE_CIRCUIT, max_txs 5)
+    """What one proof costs: the published production figure, and this project's measured prove time
+    priced."""
+    # "as low as tenths of a cent per transaction": https://blog.succinct.xyz/op-succinct
+    published_usd_per_tx: float = 0.001
+    # measured here (README "How fast", `make demo`): chapter 11's circuit, one range
+    measured_prove_s: float = DISPUTE_PROVE_SECONDS
+    # that range: four transfers and a withdrawal (chapter 11 DISPUTE_CIRCUIT, max_txs 5)
+    measured_txs_per_proof: int = 5
     measured_cores: int = 2                      # the 2-core machine it ran on, charged whole
-    usd_per_core_hour: float = 0.0408            # AWS m7g.large (2 vCPU) $0.0816/h on demand, us-east-1, June 2026 (EC2 on-demand pricing survey, 2026)
-    use_measured: bool = False                   # price proofs at the project's measured cost instead of the published one
+    # AWS m7g.large (2 vCPU) $0.0816/h on demand, us-east-1, June 2026 (EC2 on-demand pricing
+    # survey, 2026)
+    usd_per_core_hour: float = 0.0408
+    # price proofs at the project's measured cost instead of the published one
+    use_measured: bool = False
 
 @dataclass(frozen=True)
 class Workload:
     "The chain's traffic, how often outputs are proposed and challenged, and the payout delays."
-    output_interval_s: int = 3_600               # assumption: one output root an hour (op-proposer's usual cadence on OP chains)
+    # assumption: one output root an hour (op-proposer's usual cadence on OP chains)
+    output_interval_s: int = 3_600
     tps: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)  # L2 transactions per second tabulated
-    challenge_frequency: float = 0.01            # assumption: share of correct outputs somebody challenges (swept in the figures)
-    honest_reaction_s: int = 600                 # assumption: an honest party answers within 50 L1 blocks
-    airgap_s: int = 0                            # delay after a game is decided before it pays out; OP mainnet: 302,400 (disputeGameFinalityDelaySeconds)
-    delayed_weth_s: int = DELAYED_WETH_DELAY_SECONDS  # bonds leave DelayedWETH this long after they are unlocked (7 days)
+    # assumption: share of correct outputs somebody challenges (swept in the figures)
+    challenge_frequency: float = 0.01
+    # assumption: an honest party answers within 50 L1 blocks
+    honest_reaction_s: int = 600
+    # delay after a game is decided before it pays out; OP mainnet: 302,400
+    # (disputeGameFinalityDelaySeconds)
+    airgap_s: int = 0
+    # bonds leave DelayedWETH this long after they are unlocked (7 days)
+    delayed_weth_s: int = DELAYED_WETH_DELAY_SECONDS
 
 # %% ../nbs/15_economics.ipynb #d4b95d64
-_SECTIONS: dict[str, type] = {"l1": L1Market, "data": DataAvailability, "gas": L1Gas, "optimistic": OptimisticGame,
-                              "hybrid": HybridGame, "validity": ValidityRollup, "proving": Proving, "workload": Workload}
+_SECTIONS: dict[str, type] = {
+    "l1": L1Market, "data": DataAvailability, "gas": L1Gas, "optimistic": OptimisticGame,
+    "hybrid": HybridGame, "validity": ValidityRollup, "proving": Proving, "workload": Workload,
+}
 _YEAR_S, _GAS = 365 * SECONDS_PER_DAY, 10**9
 _BOUNDS: dict[str, tuple[float, float]] = {  # inclusive; anything outside is a typo, not a scenario
-    "l1.base_fee_gwei": (0, 10**5), "l1.blob_base_fee_gwei": (0, 10**5), "l1.eth_usd": (0.01, 10**7),
-    "data.bytes_per_tx": (1, 10**6), "data.blob_usable_bytes": (1, GAS_PER_BLOB), "data.max_blobs_per_tx": (1, 64),
-    "data.max_batch_interval_s": (1, _YEAR_S), "data.batcher_tx_gas": (0, _GAS),
+    "l1.base_fee_gwei": (0, 10**5),
+    "l1.blob_base_fee_gwei": (0, 10**5),
+    "l1.eth_usd": (0.01, 10**7),
+    "data.bytes_per_tx": (1, 10**6),
+    "data.blob_usable_bytes": (1, GAS_PER_BLOB),
+    "data.max_blobs_per_tx": (1, 64),
+    "data.max_batch_interval_s": (1, _YEAR_S),
+    "data.batcher_tx_gas": (0, _GAS),
     **{f"gas.{f.name}": (0, _GAS) for f in fields(L1Gas)},
-    "optimistic.max_clock_duration_s": (1, _YEAR_S), "optimistic.clock_extension_s": (0, _YEAR_S),
-    "optimistic.max_game_depth": (1, 128), "optimistic.split_depth": (0, 127), "optimistic.bond_base_gas": (0, _GAS),
-    "optimistic.bond_max_gas": (0, 10**12), "optimistic.bond_gas_price_gwei": (0, 10**5), "optimistic.griefing_depth": (1, 128),
-    "hybrid.max_challenge_duration_s": (1, _YEAR_S), "hybrid.max_prove_duration_s": (1, _YEAR_S),
-    "hybrid.init_bond_eth": (0, 10**6), "hybrid.challenger_bond_eth": (0, 10**6), "validity.proof_latency_s": (1, _YEAR_S),
-    "proving.published_usd_per_tx": (0, 10**3), "proving.measured_prove_s": (0, 10**7), "proving.measured_txs_per_proof": (1, 10**9),
-    "proving.measured_cores": (1, 10**6), "proving.usd_per_core_hour": (0, 10**3), "proving.use_measured": (0, 1),
-    "workload.output_interval_s": (1, _YEAR_S), "workload.tps": (1e-6, 10**6), "workload.challenge_frequency": (0, 1),
-    "workload.honest_reaction_s": (0, _YEAR_S), "workload.airgap_s": (0, _YEAR_S), "workload.delayed_weth_s": (0, _YEAR_S)}
+    "optimistic.max_clock_duration_s": (1, _YEAR_S),
+    "optimistic.clock_extension_s": (0, _YEAR_S),
+    "optimistic.max_game_depth": (1, 128),
+    "optimistic.split_depth": (0, 127),
+    "optimistic.bond_base_gas": (0, _GAS),
+    "optimistic.bond_max_gas": (0, 10**12),
+    "optimistic.bond_gas_price_gwei": (0, 10**5),
+    "optimistic.griefing_depth": (1, 128),
+    "hybrid.max_challenge_duration_s": (1, _YEAR_S),
+    "hybrid.max_prove_duration_s": (1, _YEAR_S),
+    "hybrid.init_bond_eth": (0, 10**6),
+    "hybrid.challenger_bond_eth": (0, 10**6),
+    "validity.proof_latency_s": (1, _YEAR_S),
+    "proving.published_usd_per_tx": (0, 10**3),
+    "proving.measured_prove_s": (0, 10**7),
+    "proving.measured_txs_per_proof": (1, 10**9),
+    "proving.measured_cores": (1, 10**6),
+    "proving.usd_per_core_hour": (0, 10**3),
+    "proving.use_measured": (0, 1),
+    "workload.output_interval_s": (1, _YEAR_S),
+    "workload.tps": (1e-6, 10**6),
+    "workload.challenge_frequency": (0, 1),
+    "workload.honest_reaction_s": (0, _YEAR_S),
+    "workload.airgap_s": (0, _YEAR_S),
+    "workload.delayed_weth_s": (0, _YEAR_S),
+}
 
 def _check_value(name: str, value: object) -> None:
-    "Raise EconomicsError unless `value` is a finite number (or a short list of them) inside the field's range."
+    """Raise EconomicsError unless `value` is a finite number (or a short list of them) inside the
+    field's range."""
     low, high = _BOUNDS[name]
     values = value if isinstance(value, tuple) else (value,)
     if isinstance(value, tuple) and not 1 <= len(value) <= 16:
         raise EconomicsError(f"{name}: a list of 1 to 16 values, got {len(value)}")
     for v in values:
-        if not isinstance(v, (int, float)) or (isinstance(v, bool) and not name.endswith("use_measured")):
+        if not isinstance(v, (int, float)) or (
+            isinstance(v, bool) and not name.endswith("use_measured")
+        ):
             raise EconomicsError(f"{name}: expected a number, got {v!r}")
         if not math.isfinite(v): raise EconomicsError(f"{name}: {v} is not a finite number")
         if not low <= v <= high: raise EconomicsError(f"{name}: {v} is outside [{low}, {high}]")
@@ -179,56 +255,100 @@ class EconomicsParams:
     def __post_init__(self):
         for section, cls in _SECTIONS.items():
             value = getattr(self, section)
-            if not isinstance(value, cls): raise EconomicsError(f"{section}: expected {cls.__name__}, got {type(value).__name__}")
+            if not isinstance(value, cls):
+                raise EconomicsError(
+                    f"{section}: expected {cls.__name__}, got {type(value).__name__}"
+                )
             for f in fields(cls): _check_value(f"{section}.{f.name}", getattr(value, f.name))
         game = self.optimistic
         if game.split_depth >= game.max_game_depth:
-            raise EconomicsError(f"optimistic.split_depth {game.split_depth} must be below max_game_depth {game.max_game_depth}")
+            raise EconomicsError(
+                f"optimistic.split_depth {game.split_depth} must be below max_game_depth"
+                f" {game.max_game_depth}"
+            )
         if game.griefing_depth > game.max_game_depth:
-            raise EconomicsError(f"optimistic.griefing_depth {game.griefing_depth} exceeds max_game_depth {game.max_game_depth}")
+            raise EconomicsError(
+                f"optimistic.griefing_depth {game.griefing_depth} exceeds max_game_depth"
+                f" {game.max_game_depth}"
+            )
         if game.bond_max_gas < game.bond_base_gas:
-            raise EconomicsError(f"optimistic.bond_max_gas {game.bond_max_gas} is below bond_base_gas {game.bond_base_gas}")
+            raise EconomicsError(
+                f"optimistic.bond_max_gas {game.bond_max_gas} is below bond_base_gas"
+                f" {game.bond_base_gas}"
+            )
 
     def to_dict(self) -> dict:
         "The parameters as plain JSON-ready values (sections of fields; lists for tuples)."
-        return {s: {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(getattr(self, s)).items()} for s in _SECTIONS}
+        return {
+            s: {
+                k: list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(getattr(self, s)).items()
+            }
+            for s in _SECTIONS
+        }
 
 # %% ../nbs/15_economics.ipynb #1b1b5bb3
 @lru_cache(maxsize=1)
 def _lab_proof_system() -> BindingProofSystem:
-    "The binding circuit of chapter 11 on seeded keys (a lab: the keys are reproducible, hence forgeable)."
+    """The binding circuit of chapter 11 on seeded keys (a lab: the keys are reproducible, hence
+    forgeable)."""
     return BindingProofSystem(seed=15)
 
 def measure_game_gas() -> dict[str, int]:
-    "Gas of each call of one chapter 11 game (create, challenge, prove, resolve, claim twice), from L1 receipts."
-    system, who = _lab_proof_system(), {n: actor_address(n) for n in ("proposer", "challenger", "prover")}
-    world = build_world(system, OutputRootAnchor(keccak(b"economics anchor"), 0), keccak(b"economics rollup"),
-                        max_challenge_duration=3_600, max_prove_duration=600, finality_delay=60, weth_delay=60)
+    """Gas of each call of one chapter 11 game (create, challenge, prove, resolve, claim twice),
+    from L1 receipts."""
+    system, who = _lab_proof_system(), {
+        n: actor_address(n) for n in ("proposer", "challenger", "prover")
+    }
+    world = build_world(
+        system,
+        OutputRootAnchor(keccak(b"economics anchor"), 0),
+        keccak(b"economics rollup"), max_challenge_duration=3_600, max_prove_duration=600,
+        finality_delay=60, weth_delay=60,
+    )
     chain = world.chain
     for address in who.values(): chain.fund(address, 10 * WEI_PER_ETHER)
     game = propose(chain, world.config, who["proposer"], 10, keccak(b"economics claim"))
     chain.transact(who["challenger"], game, "challenge", value=world.config.challenger_bond)
-    submit_proof(chain, game, who["prover"], system.prove(chain.at(game).proof_binding(who["prover"]), rng=random.Random(1)))
+    submit_proof(
+        chain,
+        game,
+        who["prover"],
+        system.prove(chain.at(game).proof_binding(who["prover"]), rng=random.Random(1)),
+    )
     chain.transact(who["prover"], game, "resolve")
     for _ in range(2):
         chain.advance(120)
         chain.transact(who["prover"], game, "claim_credit", who["prover"])
-    gas = {r.method if r.method != "claim_credit" else f"claim_{i}": r.gas_used for i, r in enumerate(chain.receipts[-6:])}
-    repriced = gas["prove"] - groth16_verifier_gas(len(BINDING_INPUT_NAMES)) + groth16_verifier_gas(DISPUTE_CIRCUIT_INPUTS)
-    return {"propose": gas["create"], "challenge": gas["challenge"], "prove": repriced, "resolve": gas["resolve"],
-            "claim_unlock": gas["claim_4"], "claim_withdraw": gas["claim_5"]}
+    gas = {
+        r.method if r.method != "claim_credit" else f"claim_{i}": r.gas_used
+        for i, r in enumerate(chain.receipts[-6:])
+    }
+    repriced = (
+        gas["prove"]
+        - groth16_verifier_gas(len(BINDING_INPUT_NAMES))
+        + groth16_verifier_gas(DISPUTE_CIRCUIT_INPUTS)
+    )
+    return {
+        "propose": gas["create"], "challenge": gas["challenge"], "prove": repriced,
+        "resolve": gas["resolve"], "claim_unlock": gas["claim_4"], "claim_withdraw": gas["claim_5"],
+    }
 
 # %% ../nbs/15_economics.ipynb #ac30c000
 def measure_bytes_per_tx(count: int = 200, accounts: int = 16, seed: int = 0) -> float:
-    "Compressed channel bytes per transaction: `count` signed transfers among `accounts` keys (chapter 09)."
-    if not 1 <= count <= 10_000 or not 1 <= accounts <= 1_000: raise EconomicsError("count in 1..10,000, accounts in 1..1,000")
+    """Compressed channel bytes per transaction: `count` signed transfers among `accounts` keys
+    (chapter 09)."""
+    if not 1 <= count <= 10_000 or not 1 <= accounts <= 1_000:
+        raise EconomicsError("count in 1..10,000, accounts in 1..1,000")
     rng = random.Random(seed)
     keys = [keccak(b"economics key %d" % i) for i in range(accounts)]
     addresses, nonces, txs = [address_of_key(k) for k in keys], [0] * accounts, []
     for _ in range(count):
         sender, receiver = rng.randrange(accounts), rng.randrange(accounts)
-        tx = sign_transaction(keys[sender], nonce=nonces[sender], to=addresses[receiver], value=rng.randrange(1, 10**18),
-                              gas_price=10**9)
+        tx = sign_transaction(
+            keys[sender], nonce=nonces[sender], to=addresses[receiver],
+            value=rng.randrange(1, 10**18), gas_price=10**9,
+        )
         txs.append(tx.encode())
         nonces[sender] += 1
     batch = SingularBatch(bytes(32), 0, bytes(32), 0, tuple(txs))
@@ -243,15 +363,27 @@ def da_cost_wei(params: EconomicsParams, txs: float) -> float:
     "Blob and batcher-transaction cost of posting `txs` L2 transactions over one output interval."
     data, interval = params.data, params.workload.output_interval_s
     blobs = math.ceil(txs * data.bytes_per_tx / data.blob_usable_bytes)
-    batcher_txs = max(math.ceil(interval / data.max_batch_interval_s), math.ceil(blobs / data.max_blobs_per_tx))
+    batcher_txs = max(
+        math.ceil(interval / data.max_batch_interval_s), math.ceil(blobs / data.max_blobs_per_tx)
+    )
     blobs = max(blobs, batcher_txs)
-    return blobs * GAS_PER_BLOB * params.l1.blob_base_fee_gwei * WEI_PER_GWEI + batcher_txs * data.batcher_tx_gas * wei_per_gas(params)
+    return (
+        blobs * GAS_PER_BLOB * params.l1.blob_base_fee_gwei * WEI_PER_GWEI
+        + batcher_txs * data.batcher_tx_gas * wei_per_gas(params)
+    )
 
 def proving_usd_per_tx(params: EconomicsParams, measured: bool | None = None) -> float:
-    "Proving cost per L2 transaction: the published figure, or the measured prove time priced per core-hour."
+    """Proving cost per L2 transaction: the published figure, or the measured prove time priced per
+    core-hour."""
     p = params.proving
     if not (p.use_measured if measured is None else measured): return p.published_usd_per_tx
-    return p.measured_prove_s * p.measured_cores / 3600 * p.usd_per_core_hour / p.measured_txs_per_proof
+    return (
+        p.measured_prove_s
+        * p.measured_cores
+        / 3600
+        * p.usd_per_core_hour
+        / p.measured_txs_per_proof
+    )
 
 def proving_wei(params: EconomicsParams, txs: float) -> float:
     "The proving cost of `txs` transactions, in wei."
@@ -260,8 +392,13 @@ def proving_wei(params: EconomicsParams, txs: float) -> float:
 # %% ../nbs/15_economics.ipynb #32da9b53
 def required_bond_wei(game: OptimisticGame, depth: int) -> float:
     "OP's getRequiredBond: the bond of a claim at `depth`, in wei (bond-incentives.md)."
-    if not 0 <= depth <= game.max_game_depth: raise EconomicsError(f"depth {depth} is outside 0..{game.max_game_depth}")
-    multiplier = (game.bond_max_gas / game.bond_base_gas) ** (1 / game.max_game_depth) if game.bond_base_gas else 0.0
+    if not 0 <= depth <= game.max_game_depth:
+        raise EconomicsError(f"depth {depth} is outside 0..{game.max_game_depth}")
+    multiplier = (
+        (game.bond_max_gas / game.bond_base_gas) ** (1 / game.max_game_depth)
+        if game.bond_base_gas
+        else 0.0
+    )
     return game.bond_base_gas * multiplier**depth * game.bond_gas_price_gwei * WEI_PER_GWEI
 
 def bonds_to_depth_eth(game: OptimisticGame, depth: int) -> float:
@@ -274,18 +411,27 @@ DESIGNS: tuple[str, ...] = ("optimistic", "hybrid", "hybrid_fast_path", "zk")
 def dispute_cost_wei(params: EconomicsParams, design: str, txs: float) -> float:
     "What the honest side pays when a correct output covering `txs` transactions is challenged."
     if design == "optimistic":
-        return params.optimistic.griefing_depth * (params.gas.move + params.gas.resolve_claim) * wei_per_gas(params)
+        return (
+            params.optimistic.griefing_depth
+            * (params.gas.move + params.gas.resolve_claim)
+            * wei_per_gas(params)
+        )
     if design == "hybrid": return params.gas.prove * wei_per_gas(params) + proving_wei(params, txs)
     return 0.0                                       # nothing to challenge: the output is proven
 
-def cost_per_tx_wei(params: EconomicsParams, design: str, tps: float, challenge_frequency: float | None = None) -> float:
+
+def cost_per_tx_wei(
+    params: EconomicsParams, design: str, tps: float, challenge_frequency: float | None = None
+) -> float:
     "Expected L1 and proving cost per L2 transaction, in wei, at `tps` and a challenge frequency."
-    if design not in DESIGNS: raise EconomicsError(f"unknown design {design!r}; one of {', '.join(DESIGNS)}")
+    if design not in DESIGNS:
+        raise EconomicsError(f"unknown design {design!r}; one of {', '.join(DESIGNS)}")
     p = params.workload.challenge_frequency if challenge_frequency is None else challenge_frequency
     _check_value("workload.challenge_frequency", p), _check_value("workload.tps", tps)
     txs = tps * params.workload.output_interval_s
     settle = params.gas.settle() * wei_per_gas(params)
-    if design in ("zk", "hybrid_fast_path"):             # a proof for every output (the fast path proves at once)
+    # a proof for every output (the fast path proves at once)
+    if design in ("zk", "hybrid_fast_path"):
         settle += params.gas.prove * wei_per_gas(params) + proving_wei(params, txs)
     return (da_cost_wei(params, txs) + settle + p * dispute_cost_wei(params, design, txs)) / txs
 
@@ -295,125 +441,221 @@ def to_usd(params: EconomicsParams, wei: float) -> float:
 
 # %% ../nbs/15_economics.ipynb #dbb709ad
 def latencies_s(params: EconomicsParams, design: str) -> dict[str, int | None]:
-    "Seconds from proposal to decision (plus the airgap) on the happy, challenged-correct and challenged-wrong paths."
+    """Seconds from proposal to decision (plus the airgap) on the happy, challenged-correct and
+    challenged-wrong paths."""
     airgap, opt, hyb = params.workload.airgap_s, params.optimistic, params.hybrid
     if design == "optimistic":
         clock = opt.max_clock_duration_s
-        return {"happy": clock + airgap, "challenged_correct": 2 * clock + airgap, "challenged_wrong": 2 * clock + airgap}
+        return {
+            "happy": clock + airgap,
+            "challenged_correct": 2 * clock + airgap,
+            "challenged_wrong": 2 * clock + airgap,
+        }
     if design == "hybrid":
         bound = hyb.max_challenge_duration_s + hyb.max_prove_duration_s + airgap
-        return {"happy": hyb.max_challenge_duration_s + airgap, "challenged_correct": bound, "challenged_wrong": bound}
+        return {
+            "happy": hyb.max_challenge_duration_s + airgap,
+            "challenged_correct": bound,
+            "challenged_wrong": bound,
+        }
     if design == "hybrid_fast_path":
-        return {"happy": params.validity.proof_latency_s + airgap, "challenged_correct": None, "challenged_wrong": None}
-    if design == "zk": return {"happy": params.validity.proof_latency_s, "challenged_correct": None, "challenged_wrong": None}
+        return {
+            "happy": params.validity.proof_latency_s + airgap,
+            "challenged_correct": None,
+            "challenged_wrong": None,
+        }
+    if design == "zk":
+        return {
+            "happy": params.validity.proof_latency_s,
+            "challenged_correct": None,
+            "challenged_wrong": None,
+        }
     raise EconomicsError(f"unknown design {design!r}; one of {', '.join(DESIGNS)}")
 
 def bonds_eth(params: EconomicsParams, design: str) -> dict[str, float]:
-    "Bonds at stake: the proposer's on the happy path, both sides' in a dispute (and a full-depth bisection)."
+    """Bonds at stake: the proposer's on the happy path, both sides' in a dispute (and a full-depth
+    bisection)."""
     opt, hyb = params.optimistic, params.hybrid
     if design == "optimistic":
-        return {"happy": bonds_to_depth_eth(opt, 1), "challenged": bonds_to_depth_eth(opt, 1 + 2 * opt.griefing_depth),
-                "full_depth": bonds_to_depth_eth(opt, opt.max_game_depth)}
+        return {
+            "happy": bonds_to_depth_eth(opt, 1),
+            "challenged": bonds_to_depth_eth(opt, 1 + 2 * opt.griefing_depth),
+            "full_depth": bonds_to_depth_eth(opt, opt.max_game_depth),
+        }
     if design in ("hybrid", "hybrid_fast_path"):
         challenged = hyb.init_bond_eth + (hyb.challenger_bond_eth if design == "hybrid" else 0.0)
         return {"happy": hyb.init_bond_eth, "challenged": challenged, "full_depth": challenged}
     return {"happy": 0.0, "challenged": 0.0, "full_depth": 0.0}
 
 def l1_txs_per_dispute(params: EconomicsParams, design: str) -> dict[str, int]:
-    "L1 transactions a dispute takes after the proposal: a griefing challenge, and a dispute played to the end."
+    """L1 transactions a dispute takes after the proposal: a griefing challenge, and a dispute
+    played to the end."""
     depth, k = params.optimistic.max_game_depth, params.optimistic.griefing_depth
-    if design == "optimistic":   # moves, then one resolveClaim per claim and resolve(); the full game adds the step
-        return {"challenged_correct": 2 * k + (2 * k + 1) + 1, "full_depth": depth + 1 + (depth + 1) + 1}
-    if design == "hybrid": return {"challenged_correct": 3, "full_depth": 3}   # challenge, prove, resolve
+    # moves, then one resolveClaim per claim and resolve(); the full game adds the step
+    if design == "optimistic":
+        return {
+            "challenged_correct": 2 * k + (2 * k + 1) + 1,
+            "full_depth": depth + 1 + (depth + 1) + 1,
+        }
+    # challenge, prove, resolve
+    if design == "hybrid": return {"challenged_correct": 3, "full_depth": 3}
     return {"challenged_correct": 0, "full_depth": 0}
 
 # %% ../nbs/15_economics.ipynb #789bba93
 def economics_table(params: EconomicsParams | None = None) -> dict:
-    "The whole comparison as JSON-ready data: per design, cost per tx at each volume, latencies, bonds, L1 txs."
+    """The whole comparison as JSON-ready data: per design, cost per tx at each volume, latencies,
+    bonds, L1 txs."""
     params = EconomicsParams() if params is None else params
-    if not isinstance(params, EconomicsParams): raise EconomicsError(f"expected EconomicsParams, got {type(params).__name__}")
+    if not isinstance(params, EconomicsParams):
+        raise EconomicsError(f"expected EconomicsParams, got {type(params).__name__}")
     designs = {}
     for design in DESIGNS:
         latency = latencies_s(params, design)
         bonds = bonds_eth(params, design)
         lock_s = latency["happy"] + (params.workload.delayed_weth_s if bonds["happy"] else 0)
         designs[design] = {
-            "cost_per_tx_usd": {f"{tps:g}": to_usd(params, cost_per_tx_wei(params, design, tps)) for tps in params.workload.tps},
-            "cost_per_tx_gwei": {f"{tps:g}": cost_per_tx_wei(params, design, tps) / WEI_PER_GWEI for tps in params.workload.tps},
+            "cost_per_tx_usd": {
+                f"{tps:g}": to_usd(params, cost_per_tx_wei(params, design, tps))
+                for tps in params.workload.tps
+            },
+            "cost_per_tx_gwei": {
+                f"{tps:g}": cost_per_tx_wei(params, design, tps) / WEI_PER_GWEI
+                for tps in params.workload.tps
+            },
             "latency_s": latency,
-            "latency_days": {k: None if v is None else round(v / SECONDS_PER_DAY, 4) for k, v in latency.items()},
+            "latency_days": {
+                k: None if v is None else round(v / SECONDS_PER_DAY, 4) for k, v in latency.items()
+            },
             "bonds_eth": bonds,
             "capital_locked_eth_days": bonds["happy"] * lock_s / SECONDS_PER_DAY,
             "l1_txs_per_dispute": l1_txs_per_dispute(params, design),
-            "dispute_cost_usd": {f"{tps:g}": to_usd(params, dispute_cost_wei(params, design, tps * params.workload.output_interval_s))
-                                 for tps in params.workload.tps}}
-    return {"model": "lumoz_ref.economics", "units": {"cost": "per L2 transaction", "latency": "seconds from proposal"},
-            "proving_usd_per_tx": proving_usd_per_tx(params), "params": params.to_dict(), "designs": designs}
+            "dispute_cost_usd": {
+                f"{tps:g}": to_usd(
+                    params,
+                    dispute_cost_wei(params, design, tps * params.workload.output_interval_s),
+                )
+                for tps in params.workload.tps
+            },
+        }
+    return {
+        "model": "lumoz_ref.economics",
+        "units": {"cost": "per L2 transaction", "latency": "seconds from proposal"},
+        "proving_usd_per_tx": proving_usd_per_tx(params),
+        "params": params.to_dict(),
+        "designs": designs,
+    }
 
 # %% ../nbs/15_economics.ipynb #376b21f8
 def _days(seconds: int | None) -> str:
-    return "—" if seconds is None else f"{seconds / 3600:.1f} h" if seconds < 2 * SECONDS_PER_DAY else f"{seconds / SECONDS_PER_DAY:.2f} d"
+    return (
+        "—"
+        if seconds is None
+        else (
+            f"{seconds / 3600:.1f} h"
+            if seconds < 2 * SECONDS_PER_DAY
+            else f"{seconds / SECONDS_PER_DAY:.2f} d"
+        )
+    )
 
 def economics_markdown(table: dict) -> str:
     "A Markdown summary of `economics_table`'s result: one row per design."
     volumes = list(next(iter(table["designs"].values()))["cost_per_tx_usd"])
-    head = ["design", *[f"$/tx at {v} tps" for v in volumes], "happy", "challenged (correct)", "challenged (wrong)",
-            "proposer bond (ETH)", "bonds, full dispute (ETH)", "L1 txs per dispute"]
+    head = [
+        "design",
+        *[f"$/tx at {v} tps" for v in volumes],
+        "happy", "challenged (correct)", "challenged (wrong)", "proposer bond (ETH)",
+        "bonds, full dispute (ETH)", "L1 txs per dispute",
+    ]
     rows = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for name, d in table["designs"].items():
         lat = d["latency_s"]
-        rows.append(f"| {name} | " + " | ".join(f"{d['cost_per_tx_usd'][v]:.6f}" for v in volumes)
-                    + f" | {_days(lat['happy'])} | {_days(lat['challenged_correct'])} | {_days(lat['challenged_wrong'])}"
-                    + f" | {d['bonds_eth']['happy']:g} | {d['bonds_eth']['full_depth']:.4g} | {d['l1_txs_per_dispute']['full_depth']} |")
+        rows.append(
+            f"| {name} | "
+            + " | ".join(f"{d['cost_per_tx_usd'][v]:.6f}" for v in volumes)
+            + f" | {_days(lat['happy'])} | {_days(lat['challenged_correct'])} |"
+            f" {_days(lat['challenged_wrong'])}"
+            + f" | {d['bonds_eth']['happy']:g} | {d['bonds_eth']['full_depth']:.4g} |"
+            f" {d['l1_txs_per_dispute']['full_depth']} |"
+        )
     return "\n".join(rows)
 
 # %% ../nbs/15_economics.ipynb #ed7a3de2
 def _read_params_text(path: Path) -> str:
     "The file's UTF-8 text, if it is a readable regular file of at most MAX_PARAMS_BYTES."
     try:
-        if not path.is_file(): raise EconomicsError(f"{path}: no such parameter file (or not a regular file)")
-        with path.open("rb") as f: raw = f.read(MAX_PARAMS_BYTES + 1)
-    except OSError as e: raise EconomicsError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if len(raw) > MAX_PARAMS_BYTES: raise EconomicsError(f"{path}: larger than {MAX_PARAMS_BYTES // 1024} KiB: not a parameter file")
-    try: return raw.decode("utf-8")
-    except UnicodeDecodeError as e: raise EconomicsError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        if not path.is_file():
+            raise EconomicsError(f"{path}: no such parameter file (or not a regular file)")
+        with path.open("rb") as f:
+            raw = f.read(MAX_PARAMS_BYTES + 1)
+    except OSError as e:
+        raise EconomicsError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise EconomicsError(
+            f"{path}: larger than {MAX_PARAMS_BYTES // 1024} KiB: not a parameter file"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise EconomicsError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
 
 def _section_values(name: str, table: object) -> dict:
-    "The section's values converted to its fields' types (int, float, bool, tuple of floats), else EconomicsError."
-    if not isinstance(table, dict): raise EconomicsError(f"[{name}] must be a table, got {table!r:.60}")
+    """The section's values converted to its fields' types (int, float, bool, tuple of floats), else
+    EconomicsError."""
+    if not isinstance(table, dict):
+        raise EconomicsError(f"[{name}] must be a table, got {table!r:.60}")
     known = {f.name: f for f in fields(_SECTIONS[name])}
     values = {}
     for key, value in table.items():
-        if key not in known: raise EconomicsError(f"{name}.{key}: unknown parameter; known: {', '.join(known)}")
+        if key not in known:
+            raise EconomicsError(f"{name}.{key}: unknown parameter; known: {', '.join(known)}")
         default = getattr(_SECTIONS[name](), key)
-        if isinstance(default, bool) and not isinstance(value, bool): raise EconomicsError(f"{name}.{key}: expected true or false, got {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise EconomicsError(f"{name}.{key}: expected true or false, got {value!r}")
         if isinstance(default, tuple):
-            if not isinstance(value, list): raise EconomicsError(f"{name}.{key}: expected a list of numbers, got {value!r:.60}")
+            if not isinstance(value, list):
+                raise EconomicsError(f"{name}.{key}: expected a list of numbers, got {value!r:.60}")
             value = tuple(value)
-        elif isinstance(default, int) and not isinstance(default, bool) and not (isinstance(value, int) and not isinstance(value, bool)):
+        elif (
+            isinstance(default, int)
+            and not isinstance(default, bool)
+            and not (isinstance(value, int) and not isinstance(value, bool))
+        ):
             raise EconomicsError(f"{name}.{key}: expected an integer, got {value!r:.60}")
-        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool): value = float(value)
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         _check_value(f"{name}.{key}", value)
         values[key] = value
     return values
 
+
 def load_params(path: str | Path) -> EconomicsParams:
     "Read a parameter TOML file over the defaults; EconomicsError names whatever is wrong."
     path = Path(path)
-    try: data = tomllib.loads(_read_params_text(path))
+    try:
+        data = tomllib.loads(_read_params_text(path))
     except (tomllib.TOMLDecodeError, RecursionError, ValueError) as e:
-        if isinstance(e, EconomicsError): raise
+        if isinstance(e, EconomicsError):
+            raise
         raise EconomicsError(f"{path}: malformed TOML: {e}") from None
     unknown = sorted(set(data) - set(_SECTIONS))
-    if unknown: raise EconomicsError(f"{path}: unknown section [{unknown[0]}]; sections: {', '.join(_SECTIONS)}")
-    try: return EconomicsParams(**{s: replace(_SECTIONS[s](), **_section_values(s, data[s])) for s in data})
-    except EconomicsError as e: raise EconomicsError(f"{path}: {e}") from None
+    if unknown:
+        raise EconomicsError(
+            f"{path}: unknown section [{unknown[0]}]; sections: {', '.join(_SECTIONS)}"
+        )
+    try:
+        return EconomicsParams(
+            **{s: replace(_SECTIONS[s](), **_section_values(s, data[s])) for s in data}
+        )
+    except EconomicsError as e:
+        raise EconomicsError(f"{path}: {e}") from None
 
 # %% ../nbs/15_economics.ipynb #b024cefe
 LAB_ADDRESS: int = 0x1AB            # the account the lab's program runs as
 
 class LabError(ValueError):
-    "A lab input that cannot be disputed (too short a trace, no disagreement, a step outside the trace)."
+    """A lab input that cannot be disputed (too short a trace, no disagreement, a step outside the
+    trace)."""
 
 @dataclass(frozen=True)
 class MachineState:
@@ -427,23 +669,37 @@ class MachineState:
 
     def commitment(self) -> bytes:
         "keccak256 of the fields: the 32 bytes a party posts on L1 for this trace index."
-        words = [self.pc, self.gas, int(self.halted), len(self.stack), *self.stack, len(self.storage),
-                 *[w for slot in self.storage for w in slot], len(self.memory)]
+        words = [
+            self.pc, self.gas, int(self.halted), len(self.stack), *self.stack, len(self.storage),
+            *[w for slot in self.storage for w in slot],
+            len(self.memory),
+        ]
         return keccak(b"".join(w.to_bytes(32, "big") for w in words) + self.memory)
 
-def one_step(code: bytes, state: MachineState, schedule: GasSchedule = FRONTIER_LIKE) -> MachineState:
-    "Execute exactly one instruction from `state` with chapter 07's opcode functions: the referee's step."
+
+def one_step(
+    code: bytes, state: MachineState, schedule: GasSchedule = FRONTIER_LIKE
+) -> MachineState:
+    """Execute exactly one instruction from `state` with chapter 07's opcode functions: the
+    referee's step."""
     if state.halted: return state
-    if state.pc >= len(code): return replace(state, halted=True)          # running off the end is STOP
+    # running off the end is STOP
+    if state.pc >= len(code): return replace(state, halted=True)
     world = WorldState()
     account = world.get_or_create(LAB_ADDRESS)
     account.code, account.storage = code, dict(state.storage)
     world.begin_transaction()
-    evm = Evm(code=code, valid_jump_destinations=get_valid_jump_destinations(code), schedule=schedule, env=BlockEnv(),
-              address=LAB_ADDRESS, caller=0, origin=0, callvalue=0, calldata=b"", gas_price=0, gas_left=state.gas,
-              world=world, storage=account.storage, pc=state.pc, stack=list(state.stack), memory=bytearray(state.memory))
-    try: operations_for(schedule)[code[state.pc]].function(evm)
-    except EvmError: return replace(state, gas=0, halted=True)            # an exceptional halt: all gas gone
+    evm = Evm(
+        code=code,
+        valid_jump_destinations=get_valid_jump_destinations(code),
+        schedule=schedule, env=BlockEnv(), address=LAB_ADDRESS, caller=0, origin=0, callvalue=0,
+        calldata=b"", gas_price=0, gas_left=state.gas, world=world, storage=account.storage,
+        pc=state.pc, stack=list(state.stack), memory=bytearray(state.memory),
+    )
+    try:
+        operations_for(schedule)[code[state.pc]].function(evm)
+    # an exceptional halt: all gas gone
+    except EvmError: return replace(state, gas=0, halted=True)
     return MachineState(evm.pc, evm.gas_left, tuple(evm.stack), bytes(evm.memory),
                         tuple(sorted((k, v) for k, v in evm.storage.items() if v)), not evm.running)
 
@@ -460,29 +716,40 @@ def sum_program(n: int) -> bytes:
                      "JUMPDEST", "POP", "PUSH1", 0, "SSTORE", "STOP"])     # pc 21: store acc
 
 def honest_states(code: bytes, gas: int = 100_000) -> list[MachineState]:
-    "States 0..n of running `code`: chapter 07's traced run, each step re-derived by `one_step` and checked."
+    """States 0..n of running `code`: chapter 07's traced run, each step re-derived by `one_step`
+    and checked."""
     result = execute(code, address=LAB_ADDRESS, gas=gas, tracer=record_trace)
     states = [MachineState(0, gas, (), b"", ())]
     for i, step in enumerate(result.trace):
         state = states[-1]
-        if (step.pc, step.gas_before) != (state.pc, state.gas) or step.stack_inputs != tuple(reversed(state.stack))[:len(step.stack_inputs)]:
-            raise LabError(f"trace step {i} ({step.name} at pc {step.pc}) is not the state one_step reached")
+        if (step.pc, step.gas_before) != (state.pc, state.gas) or step.stack_inputs != tuple(
+            reversed(state.stack)
+        )[: len(step.stack_inputs)]:
+            raise LabError(
+                f"trace step {i} ({step.name} at pc {step.pc}) is not the state one_step reached"
+            )
         states.append(one_step(code, state))
-    if not states[-1].halted: states.append(one_step(code, states[-1]))   # a program that ran off its end
-    if dict(states[-1].storage) != result.storage: raise LabError("the final storage differs from the traced run's")
+    # a program that ran off its end
+    if not states[-1].halted: states.append(one_step(code, states[-1]))
+    if dict(states[-1].storage) != result.storage:
+        raise LabError("the final storage differs from the traced run's")
     return states
 
 # %% ../nbs/15_economics.ipynb #766457dc
 def padded(states: list[MachineState]) -> list[MachineState]:
-    "The states padded with the final one to 2^⌈log2 n⌉ + 1 entries (n = steps), as OP pads its trace."
+    """The states padded with the final one to 2^⌈log2 n⌉ + 1 entries (n = steps), as OP pads its
+    trace."""
     steps = len(states) - 1
     if steps < 2: raise LabError(f"a trace of {steps} step(s) has nothing to bisect")
     return states + [states[-1]] * ((1 << math.ceil(math.log2(steps))) - steps)
 
 def faulty_states(code: bytes, honest: list[MachineState], k: int) -> list[MachineState]:
-    "A consistent wrong execution: state k corrupted (top of stack + 1 and gas − 1), then run faithfully."
-    if not 1 <= k < len(honest): raise LabError(f"the corrupted step k = {k} is outside 1..{len(honest) - 1}")
-    true = honest[k]    # the gas error persists (the program never reads GAS), so every later state differs too
+    """A consistent wrong execution: state k corrupted (top of stack + 1 and gas − 1), then run
+    faithfully."""
+    if not 1 <= k < len(honest):
+        raise LabError(f"the corrupted step k = {k} is outside 1..{len(honest) - 1}")
+    # the gas error persists (the program never reads GAS), so every later state differs too
+    true = honest[k]
     stack = true.stack[:-1] + ((true.stack[-1] + 1) % 2**256,) if true.stack else ()
     wrong = replace(true, stack=stack, gas=true.gas - 1)
     states = honest[:k] + [wrong]
@@ -491,7 +758,9 @@ def faulty_states(code: bytes, honest: list[MachineState], k: int) -> list[Machi
 
 class ChessClock:
     "Each party's time budget; only the mover's clock runs (OP's max clock duration)."
-    def __init__(self, budget_s: int): self.budget_s, self.used = budget_s, {"defender": 0, "challenger": 0}
+    def __init__(self, budget_s: int):
+        self.budget_s, self.used = budget_s, {"defender": 0, "challenger": 0}
+
     def spend(self, party: str, seconds: int) -> None:
         "Charge a move's thinking time to `party`; running out of time loses the game."
         if self.used[party] + seconds > self.budget_s: raise LabError(f"{party}'s clock ran out")
@@ -505,74 +774,135 @@ class BisectionResult:
     first_disputed_step: int            # the parties agree on state k−1 and disagree on state k
     rounds: int                         # moves made before the step
     moves: tuple[tuple[str, int], ...]  # (mover, trace index it posted a commitment for)
-    winner: str                         # "defender" or "challenger": whose state at k one_step reproduced
+    # "defender" or "challenger": whose state at k one_step reproduced
+    winner: str
     clock_used_s: tuple[int, int]       # (defender, challenger)
     seconds_to_decision: int            # all moves, then the loser's remaining clock
 
-def bisect(code: bytes, defender: list[MachineState], challenger: list[MachineState], clock: ChessClock,
-           delay_s: dict[str, int | None]) -> BisectionResult:
-    "Play the bisection over two padded state lists; a party with delay None spends its clock evenly."
+
+def bisect(
+    code: bytes, defender: list[MachineState], challenger: list[MachineState], clock: ChessClock,
+    delay_s: dict[str, int | None],
+) -> BisectionResult:
+    """Play the bisection over two padded state lists; a party with delay None spends its clock
+    evenly."""
     n = len(defender) - 1
-    if len(challenger) != n + 1: raise LabError("both parties must commit to the same number of states")
-    if defender[0].commitment() != challenger[0].commitment(): raise LabError("the parties disagree on the start state")
-    if defender[n].commitment() == challenger[n].commitment(): raise LabError("the parties agree on the output: nothing to dispute")
+    if len(challenger) != n + 1:
+        raise LabError("both parties must commit to the same number of states")
+    if defender[0].commitment() != challenger[0].commitment():
+        raise LabError("the parties disagree on the start state")
+    if defender[n].commitment() == challenger[n].commitment():
+        raise LabError("the parties agree on the output: nothing to dispute")
     lo, hi, moves, rounds = 0, n, [], int(math.log2(n))
-    share = {"challenger": math.ceil(rounds / 2), "defender": rounds // 2 + 1}   # the defender may also make the step
+    # the defender may also make the step
+    share = {"challenger": math.ceil(rounds / 2), "defender": rounds // 2 + 1}
     for r in range(rounds):
         mover = "challenger" if r % 2 == 0 else "defender"
         mid = (lo + hi) // 2
-        clock.spend(mover, delay_s[mover] if delay_s[mover] is not None else clock.budget_s // share[mover])
+        clock.spend(
+            mover, delay_s[mover] if delay_s[mover] is not None else clock.budget_s // share[mover]
+        )
         moves.append((mover, mid))
         if defender[mid].commitment() == challenger[mid].commitment(): lo = mid
         else: hi = mid
-    agreed = defender[lo]                     # the referee checks the pre-state against the agreed commitment
+    # the referee checks the pre-state against the agreed commitment
+    agreed = defender[lo]
     result = one_step(code, agreed).commitment()
     winner = "defender" if defender[hi].commitment() == result else "challenger"
     loser = "challenger" if winner == "defender" else "defender"
-    clock.spend(winner, delay_s[winner] if delay_s[winner] is not None else 0)   # the step transaction
+    # the step transaction
+    clock.spend(winner, delay_s[winner] if delay_s[winner] is not None else 0)
     elapsed = sum(clock.used.values()) + clock.remaining(loser)
-    return BisectionResult(hi, rounds, tuple(moves), winner, (clock.used["defender"], clock.used["challenger"]), elapsed)
+    return BisectionResult(
+        hi, rounds, tuple(moves), winner,
+        (clock.used["defender"], clock.used["challenger"]),
+        elapsed,
+    )
 
 # %% ../nbs/15_economics.ipynb #ce4e8192
 def play_zk_game(params: EconomicsParams, correct: bool, challenged: bool = True) -> dict:
-    "Propose on chapter 10's L1; challenge (or not); prove if the output is correct; resolve. Receipts counted."
+    """Propose on chapter 10's L1; challenge (or not); prove if the output is correct; resolve.
+    Receipts counted."""
     system, hyb, react = _lab_proof_system(), params.hybrid, params.workload.honest_reaction_s
     who = {n: actor_address(n) for n in ("proposer", "challenger", "prover")}
-    world = build_world(system, OutputRootAnchor(keccak(b"economics anchor"), 0), keccak(b"economics rollup"),
-                        init_bond=round(hyb.init_bond_eth * WEI_PER_ETHER), challenger_bond=round(hyb.challenger_bond_eth * WEI_PER_ETHER),
-                        max_challenge_duration=hyb.max_challenge_duration_s, max_prove_duration=hyb.max_prove_duration_s)
+    world = build_world(
+        system,
+        OutputRootAnchor(keccak(b"economics anchor"), 0),
+        keccak(b"economics rollup"),
+        init_bond=round(hyb.init_bond_eth * WEI_PER_ETHER),
+        challenger_bond=round(hyb.challenger_bond_eth * WEI_PER_ETHER),
+        max_challenge_duration=hyb.max_challenge_duration_s,
+        max_prove_duration=hyb.max_prove_duration_s,
+    )
     chain = world.chain
     for address in who.values(): chain.fund(address, 10**6 * WEI_PER_ETHER)
     start = len(chain.receipts)
     game = propose(chain, world.config, who["proposer"], 10, keccak(b"economics claim"))
     created = chain.timestamp
     if challenged:
-        chain.advance(max(0, min(react, hyb.max_challenge_duration_s - 12)))   # blocks are 12 s: stay inside the window
+        # blocks are 12 s: stay inside the window
+        chain.advance(max(0, min(react, hyb.max_challenge_duration_s - 12)))
         chain.transact(who["challenger"], game, "challenge", value=world.config.challenger_bond)
     if correct:
-        chain.advance(max(0, min(params.validity.proof_latency_s, chain.at(game).claim_data.deadline - chain.timestamp - 12)))
-        submit_proof(chain, game, who["prover"], system.prove(chain.at(game).proof_binding(who["prover"]), rng=random.Random(2)))
-    else: chain.advance_to(chain.at(game).claim_data.deadline + 1)
+        chain.advance(
+            max(
+                0,
+                min(
+                    params.validity.proof_latency_s,
+                    chain.at(game).claim_data.deadline - chain.timestamp - 12,
+                ),
+            )
+        )
+        submit_proof(
+            chain,
+            game,
+            who["prover"],
+            system.prove(chain.at(game).proof_binding(who["prover"]), rng=random.Random(2)),
+        )
+    else:
+        chain.advance_to(chain.at(game).claim_data.deadline + 1)
     status = chain.transact(who["prover"], game, "resolve")
     receipts = chain.receipts[start:]
-    bonds = (world.config.challenger_bond if challenged else 0) + chain.at(world.config.factory).init_bonds[ZK_GAME_TYPE]
-    return {"l1_txs": len(receipts) - 1, "moves": 0, "gas": sum(r.gas_used for r in receipts[1:]), "winner": status.name,
-            "bonds_eth": bonds / WEI_PER_ETHER, "seconds_to_finality": chain.timestamp - created + params.workload.airgap_s}
+    bonds = (world.config.challenger_bond if challenged else 0) + chain.at(
+        world.config.factory
+    ).init_bonds[ZK_GAME_TYPE]
+    return {
+        "l1_txs": len(receipts) - 1,
+        "moves": 0,
+        "gas": sum(r.gas_used for r in receipts[1:]),
+        "winner": status.name,
+        "bonds_eth": bonds / WEI_PER_ETHER,
+        "seconds_to_finality": chain.timestamp - created + params.workload.airgap_s,
+    }
 
 # %% ../nbs/15_economics.ipynb #606193d7
-def bisection_row(params: EconomicsParams, result: BisectionResult, depth: int | None = None) -> dict:
-    "L1 transactions, gas, bonds and time of a bisection game (at the lab's depth, or extrapolated to `depth`)."
+def bisection_row(
+    params: EconomicsParams, result: BisectionResult, depth: int | None = None
+) -> dict:
+    """L1 transactions, gas, bonds and time of a bisection game (at the lab's depth, or extrapolated
+    to `depth`)."""
     moves = result.rounds if depth is None else depth
     gas = params.gas
-    txs = moves + 1 + (moves + 1) + 1                  # moves, the step, one resolveClaim per claim, resolve()
+    # moves, the step, one resolveClaim per claim, resolve()
+    txs = moves + 1 + (moves + 1) + 1
     game = params.optimistic
     bonds = bonds_to_depth_eth(game, min(moves + 1, game.max_game_depth))
     seconds = result.seconds_to_decision if depth is None else 2 * game.max_clock_duration_s
-    return {"l1_txs": txs, "moves": moves, "gas": moves * gas.move + gas.step + (moves + 1) * gas.resolve_claim + gas.resolve,
-            "winner": result.winner, "bonds_eth": bonds, "seconds_to_finality": seconds + params.workload.airgap_s}
+    return {
+        "l1_txs": txs,
+        "moves": moves,
+        "gas": moves * gas.move + gas.step + (moves + 1) * gas.resolve_claim + gas.resolve,
+        "winner": result.winner,
+        "bonds_eth": bonds,
+        "seconds_to_finality": seconds + params.workload.airgap_s,
+    }
 
-def burden_of_proof_lab(params: EconomicsParams | None = None, n: int = 10, k: int | None = None, seed: int = 0) -> list[dict]:
-    "The same correct and faulty output through bisection, one-round ZK and validity proofs: one row each."
+
+def burden_of_proof_lab(
+    params: EconomicsParams | None = None, n: int = 10, k: int | None = None, seed: int = 0
+) -> list[dict]:
+    """The same correct and faulty output through bisection, one-round ZK and validity proofs: one
+    row each."""
     params = EconomicsParams() if params is None else params
     code = sum_program(n)
     states = honest_states(code)
@@ -580,41 +910,103 @@ def burden_of_proof_lab(params: EconomicsParams | None = None, n: int = 10, k: i
     honest = padded(states)
     wrong = faulty_states(code, honest, k)
     react, rows = params.workload.honest_reaction_s, []
-    for output, (defender, challenger, delays) in {"correct": (honest, wrong, {"defender": react, "challenger": None}),
-                                                   "faulty": (wrong, honest, {"defender": None, "challenger": react})}.items():
-        result = bisect(code, defender, challenger, ChessClock(params.optimistic.max_clock_duration_s), delays)
-        rows.append({"design": "optimistic (lab)", "output": output, "first_disputed_step": result.first_disputed_step, **bisection_row(params, result)})
-        rows.append({"design": f"optimistic (depth {params.optimistic.max_game_depth})", "output": output, "first_disputed_step": None,
-                     **bisection_row(params, result, params.optimistic.max_game_depth)})
-        rows.append({"design": "hybrid", "output": output, "first_disputed_step": None, **play_zk_game(params, output == "correct")})
-        validity = play_zk_game(params, True, challenged=False) if output == "correct" else {
-            "l1_txs": 0, "moves": 0, "gas": 0, "winner": "never final (no proof exists)", "bonds_eth": 0.0, "seconds_to_finality": None}
-        rows.append({"design": "zk (validity)", "output": output, "first_disputed_step": None, **validity})
+    for output, (defender, challenger, delays) in {
+        "correct": (honest, wrong, {"defender": react, "challenger": None}),
+        "faulty": (wrong, honest, {"defender": None, "challenger": react}),
+    }.items():
+        result = bisect(
+            code, defender, challenger, ChessClock(params.optimistic.max_clock_duration_s), delays
+        )
+        rows.append(
+            {
+                "design": "optimistic (lab)",
+                "output": output,
+                "first_disputed_step": result.first_disputed_step,
+                **bisection_row(params, result),
+            }
+        )
+        rows.append(
+            {
+                "design": f"optimistic (depth {params.optimistic.max_game_depth})",
+                "output": output,
+                "first_disputed_step": None,
+                **bisection_row(params, result, params.optimistic.max_game_depth),
+            }
+        )
+        rows.append(
+            {
+                "design": "hybrid",
+                "output": output,
+                "first_disputed_step": None,
+                **play_zk_game(params, output == "correct"),
+            }
+        )
+        validity = (
+            play_zk_game(params, True, challenged=False)
+            if output == "correct"
+            else {
+                "l1_txs": 0,
+                "moves": 0,
+                "gas": 0,
+                "winner": "never final (no proof exists)",
+                "bonds_eth": 0.0,
+                "seconds_to_finality": None,
+            }
+        )
+        rows.append(
+            {"design": "zk (validity)", "output": output, "first_disputed_step": None, **validity}
+        )
     return rows
 
 def lab_markdown(rows: list[dict]) -> str:
     "The lab's rows as a Markdown table."
-    out = ["| design | output | found step | moves | L1 txs | gas | bonds at stake (ETH) | decided by | time to finality |",
-           "|---|---|---:|---:|---:|---:|---:|---|---:|"]
+    out = [
+        (
+            "| design | output | found step | moves | L1 txs | gas | bonds at stake (ETH) | decided"
+            " by | time to finality |"
+        ),
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in rows:
         step = "—" if r["first_disputed_step"] is None else r["first_disputed_step"]
-        out.append(f"| {r['design']} | {r['output']} | {step} | {r['moves']} | {r['l1_txs']} | {r['gas']:,} | {r['bonds_eth']:.4g} "
-                   f"| {r['winner']} | {_days(r['seconds_to_finality'])} |")
+        out.append(
+            f"| {r['design']} | {r['output']} | {step} | {r['moves']} | {r['l1_txs']} |"
+            f" {r['gas']:,} | {r['bonds_eth']:.4g} | {r['winner']} |"
+            f" {_days(r['seconds_to_finality'])} |"
+        )
     return "\n".join(out)
 
 # %% ../nbs/15_economics.ipynb #e6e8c270
-def latency_calculator(params: EconomicsParams, challenge_windows_s: tuple[int, ...] = (3_600, 86_400, 604_800),
-                       prove_windows_s: tuple[int, ...] = (3_600, 43_200, 86_400), airgaps_s: tuple[int, ...] = (0, 302_400)) -> list[dict]:
-    "Rows of (windows, airgap) → hybrid happy and dispute latency, with the optimistic and ZK latencies alongside."
+def latency_calculator(
+    params: EconomicsParams,
+    challenge_windows_s: tuple[int, ...] = (3_600, 86_400, 604_800),
+    prove_windows_s: tuple[int, ...] = (3_600, 43_200, 86_400),
+    airgaps_s: tuple[int, ...] = (0, 302_400),
+) -> list[dict]:
+    """Rows of (windows, airgap) → hybrid happy and dispute latency, with the optimistic and ZK
+    latencies alongside."""
     rows = []
     for airgap in airgaps_s:
         for challenge in challenge_windows_s:
             for prove in prove_windows_s:
-                p = replace(params, hybrid=replace(params.hybrid, max_challenge_duration_s=challenge, max_prove_duration_s=prove),
-                            workload=replace(params.workload, airgap_s=airgap))
+                p = replace(
+                    params,
+                    hybrid=replace(
+                        params.hybrid,
+                        max_challenge_duration_s=challenge,
+                        max_prove_duration_s=prove,
+                    ),
+                    workload=replace(params.workload, airgap_s=airgap),
+                )
                 hybrid, optimistic = latencies_s(p, "hybrid"), latencies_s(p, "optimistic")
-                rows.append({"challenge_window_s": challenge, "prove_window_s": prove, "airgap_s": airgap,
-                             "hybrid_happy_s": hybrid["happy"], "hybrid_dispute_s": hybrid["challenged_wrong"],
-                             "optimistic_happy_s": optimistic["happy"], "optimistic_dispute_s": optimistic["challenged_wrong"],
-                             "zk_s": latencies_s(p, "zk")["happy"]})
+                rows.append(
+                    {
+                        "challenge_window_s": challenge, "prove_window_s": prove,
+                        "airgap_s": airgap, "hybrid_happy_s": hybrid["happy"],
+                        "hybrid_dispute_s": hybrid["challenged_wrong"],
+                        "optimistic_happy_s": optimistic["happy"],
+                        "optimistic_dispute_s": optimistic["challenged_wrong"],
+                        "zk_s": latencies_s(p, "zk")["happy"],
+                    }
+                )
     return rows

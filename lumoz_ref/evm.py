@@ -54,7 +54,8 @@ __all__ = ['U256', 'U256_CEILING', 'U256_MAX', 'STACK_DEPTH_LIMIT', 'ADDRESS_MAS
 U256 = int  # an EVM word: a Python int in [0, 2**256), results masked with U256_MAX
 U256_CEILING: int = 2**256
 U256_MAX: int = U256_CEILING - 1
-STACK_DEPTH_LIMIT: int = 1024  # Yellow Paper §9.1: the stack holds at most 1024 words (and calls nest 1024 deep)
+# Yellow Paper §9.1: the stack holds at most 1024 words (and calls nest 1024 deep)
+STACK_DEPTH_LIMIT: int = 1024
 ADDRESS_MASK: int = 2**160 - 1  # an address is the low 160 bits of a word
 
 
@@ -70,7 +71,8 @@ def ceil32(n: int) -> int:
 # %% ../nbs/07_evm.ipynb #38c9cd46
 @dataclass(frozen=True)
 class GasSchedule:
-    "Gas prices and opcode set of one fork; defaults are Frontier (execution-specs `frontier/vm/gas.py`)."
+    """Gas prices and opcode set of one fork; defaults are Frontier (execution-specs
+    `frontier/vm/gas.py`)."""
     name: str  # a label for reports
     zero: int = 0  # G_zero: STOP, RETURN, REVERT
     base: int = 2  # G_base: ADDRESS, POP, PC, GAS, ...
@@ -98,7 +100,8 @@ class GasSchedule:
     self_destruct: int = 0  # G_selfdestruct; EIP-150 made it 5000
     self_destruct_new_account: int = 0  # EIP-150: 25000 when the beneficiary is new
     refund_self_destruct: int = 24000  # R_selfdestruct; EIP-3529 (London) removed it
-    self_destruct_deletes: bool = True  # EIP-6780 (Cancun): only an account created in the same transaction
+    # EIP-6780 (Cancun): only an account created in the same transaction
+    self_destruct_deletes: bool = True
     call: int = 40  # G_call; EIP-150: 700; with access lists the warm/cold price replaces it
     call_value: int = 9000  # G_callvalue: a call that moves value
     call_stipend: int = 2300  # G_callstipend: gas given free to a callee that receives value
@@ -108,16 +111,20 @@ class GasSchedule:
     warm_access: int = 100  # G_warmaccess (EIP-2929), used when access_lists
     cold_sload: int = 2100  # G_coldsload (EIP-2929)
     cold_account_access: int = 2600  # G_coldaccountaccess (EIP-2929)
-    net_gas_metering: bool = False  # EIP-2200 (Istanbul): SSTORE priced by original, current and new value
-    message_calls: bool = False  # run CALL, CALLCODE, DELEGATECALL, STATICCALL (else they are deferred)
+    # EIP-2200 (Istanbul): SSTORE priced by original, current and new value
+    net_gas_metering: bool = False
+    # run CALL, CALLCODE, DELEGATECALL, STATICCALL (else they are deferred)
+    message_calls: bool = False
     max_refund_quotient: int = 2  # refund <= gas used // this; EIP-3529 (London): 5
     transaction: int = 21000  # G_transaction: intrinsic gas of every transaction
     tx_data_zero: int = 4  # G_txdatazero
     tx_data_non_zero: int = 68  # G_txdatanonzero; EIP-2028 (Istanbul): 16
-    fork_opcodes: frozenset[str] = frozenset()  # opcodes added after Frontier that this fork enables
+    # opcodes added after Frontier that this fork enables
+    fork_opcodes: frozenset[str] = frozenset()
 
 # %% ../nbs/07_evm.ipynb #644c6678
-FRONTIER_LIKE = GasSchedule(name="frontier-like")  # the legacy VMTests' schedule (vectors README §1)
+# the legacy VMTests' schedule (vectors README §1)
+FRONTIER_LIKE = GasSchedule(name="frontier-like")
 
 PETERSBURG_LIKE = replace(
     FRONTIER_LIKE, name="petersburg-like",
@@ -131,7 +138,8 @@ CANCUN_LIKE = replace(
     PETERSBURG_LIKE, name="cancun-like",
     call=0, all_but_one_64th=True,  # EIP-150; the call's base price is the EIP-2929 access cost
     access_lists=True,  # EIP-2929
-    net_gas_metering=True, storage_clear_refund=4800,  # EIP-2200 as amended by EIP-2929 and EIP-3529
+    net_gas_metering=True, storage_clear_refund=4800,  # EIP-2200 as amended by EIP-2929 and
+                                                       # EIP-3529
     refund_self_destruct=0, max_refund_quotient=5,  # EIP-3529
     self_destruct_deletes=False,  # EIP-6780 (no account is created in this subset)
     tx_data_non_zero=16,  # EIP-2028
@@ -195,7 +203,8 @@ class OutOfBoundsRead(ExceptionalHalt):
 
 
 class WriteInStaticContext(ExceptionalHalt):
-    "A state change (SSTORE, LOG, TSTORE, SELFDESTRUCT, CALL with value) inside STATICCALL (EIP-214)."
+    """A state change (SSTORE, LOG, TSTORE, SELFDESTRUCT, CALL with value) inside STATICCALL
+    (EIP-214)."""
     outcome = Outcome.WRITE_IN_STATIC_CONTEXT
 
 # %% ../nbs/07_evm.ipynb #04ff21b3
@@ -205,28 +214,35 @@ class Revert(EvmError):
 
 
 class UnsupportedOpcodeError(NotImplementedError):
-    "An opcode of the fork that this subset does not implement (the CALL/CREATE family); not an EVM outcome."
+    """An opcode of the fork that this subset does not implement (the CALL/CREATE family); not an
+    EVM outcome."""
 
 
 class MemoryLimitExceeded(OutOfGasError):
-    "Memory would grow past the transaction's memory limit: a budget of this implementation, halting as out of gas."
+    """Memory would grow past the transaction's memory limit: a budget of this implementation,
+    halting as out of gas."""
 
 
 class StepLimitExceeded(RuntimeError):
-    "The run took more steps than the caller allowed; a budget of this implementation, not an EVM outcome."
+    """The run took more steps than the caller allowed; a budget of this implementation, not an EVM
+    outcome."""
 
 
 class InvalidExecutionInput(ValueError):
-    "An argument of `execute` is out of range (a negative gas, an address wider than 160 bits, ...)."
+    """An argument of `execute` is out of range (a negative gas, an address wider than 160 bits,
+    ...)."""
 
 # %% ../nbs/07_evm.ipynb #c3e8d2b1
-DEFAULT_MEMORY_LIMIT: int = 2**25  # bytes of memory of all live frames: ≈ 2.15e9 gas of memory, 2x any vector's peak
-DEFAULT_TRANSACTION_STEP_LIMIT: int = 2**25  # work units per transaction: above what 30M gas buys without calls
+# bytes of memory of all live frames: ≈ 2.15e9 gas of memory, 2x any vector's peak
+DEFAULT_MEMORY_LIMIT: int = 2**25
+# work units per transaction: above what 30M gas buys without calls
+DEFAULT_TRANSACTION_STEP_LIMIT: int = 2**25
 
 
 @dataclass(slots=True)
 class ExecutionBudget:
-    "What a transaction may use of this implementation's resources; one object shared by all its frames."
+    """What a transaction may use of this implementation's resources; one object shared by all its
+    frames."""
     step_limit: int | None = None  # work units for the whole transaction; None: no limit
     memory_limit: int | None = None  # bytes of memory of all live frames together; None: no limit
     steps: int = 0  # work units used so far
@@ -258,7 +274,8 @@ def legacy_test_block_hash(number: int) -> U256:
 
 @dataclass(frozen=True)
 class BlockEnv:
-    "What the block-information opcodes read (COINBASE, TIMESTAMP, NUMBER, DIFFICULTY, GASLIMIT, BLOCKHASH)."
+    """What the block-information opcodes read (COINBASE, TIMESTAMP, NUMBER, DIFFICULTY, GASLIMIT,
+    BLOCKHASH)."""
     coinbase: int = 0  # 160-bit address of the block's beneficiary
     number: int = 0  # this block's number
     timestamp: int = 0  # seconds
@@ -288,8 +305,18 @@ class CallCreate:
 
 def logs_hash(logs: Sequence[Log]) -> bytes:
     "keccak256 of the RLP list of `[address, [topics], data]`, as the VM tests commit to logs."
-    return keccak(rlp.encode([[log.address.to_bytes(20, "big"), [t.to_bytes(32, "big") for t in log.topics],
-                               log.data] for log in logs]))
+    return keccak(
+        rlp.encode(
+            [
+                [
+                    log.address.to_bytes(20, "big"),
+                    [t.to_bytes(32, "big") for t in log.topics],
+                    log.data,
+                ]
+                for log in logs
+            ]
+        )
+    )
 
 # %% ../nbs/07_evm.ipynb #d665402e
 @dataclass(frozen=True)
@@ -319,10 +346,12 @@ class ExecutionResult:
     output: bytes  # RETURN / REVERT data
     storage: dict[U256, U256]  # the account's storage afterwards (zero slots omitted)
     logs: tuple[Log, ...]  # empty unless SUCCESS
-    refund: int  # the refund counter from SSTORE clears; not yet capped or applied (see `selfdestructs`)
+    # the refund counter from SSTORE clears; not yet capped or applied (see `selfdestructs`)
+    refund: int
     trace: tuple[TraceStep, ...]  # filled when a tracer is given
     stack: tuple[U256, ...] = ()  # the stack when the frame ended, bottom first
-    callcreates: tuple[CallCreate, ...] = ()  # the VM tests' record of calls: empty (calls deferred there)
+    # the VM tests' record of calls: empty (calls deferred there)
+    callcreates: tuple[CallCreate, ...] = ()
     selfdestructs: frozenset[int] = frozenset()  # accounts scheduled for deletion
     error: str | None = None  # where and why it halted, for people
 
@@ -352,7 +381,8 @@ class Account:
 
 @dataclass(slots=True, eq=False)
 class WorldState:
-    "All accounts, the transient storage (EIP-1153), and storage as the transaction found it (EIP-2200)."
+    """All accounts, the transient storage (EIP-1153), and storage as the transaction found it
+    (EIP-2200)."""
     accounts: dict[int, Account] = field(default_factory=dict)
     transient_storage: dict[tuple[int, U256], U256] = field(default_factory=dict)
     original_storage: dict[int, dict[U256, U256]] = field(default_factory=dict)
@@ -366,13 +396,18 @@ class WorldState:
         return self.accounts.setdefault(address, Account())
 
     def begin_transaction(self) -> None:
-        "Remember every storage as it is now (EIP-2200's original values) and clear transient storage."
+        """Remember every storage as it is now (EIP-2200's original values) and clear transient
+        storage."""
         self.original_storage = {a: dict(account.storage) for a, account in self.accounts.items()}
         self.transient_storage = {}
 
     def size(self) -> int:
         "Entries a snapshot copies: accounts, storage slots, transient slots."
-        return len(self.accounts) + sum(len(a.storage) for a in self.accounts.values()) + len(self.transient_storage)
+        return (
+            len(self.accounts)
+            + sum(len(a.storage) for a in self.accounts.values())
+            + len(self.transient_storage)
+        )
 
     def snapshot(self) -> tuple:
         "Everything a failing call must undo."
@@ -419,9 +454,11 @@ class Evm:
     depth: int = 0  # message depth: 0 for the transaction's own call
     is_static: bool = False  # inside STATICCALL: state changes halt
     accessed_addresses: set[int] = field(default_factory=set)  # EIP-2929 warm accounts
-    accessed_storage_keys: set[tuple[int, U256]] = field(default_factory=set)  # EIP-2929 warm (account, key)
+    # EIP-2929 warm (account, key)
+    accessed_storage_keys: set[tuple[int, U256]] = field(default_factory=set)
     tracer: Tracer | None = None  # handed on to sub-calls; observes only
-    budget: ExecutionBudget = field(default_factory=ExecutionBudget)  # the transaction's, shared with sub-calls
+    # the transaction's, shared with sub-calls
+    budget: ExecutionBudget = field(default_factory=ExecutionBudget)
     error: EvmError | None = None  # how the frame ended, when it did not succeed
     memory_writes: list[tuple[int, bytes]] | None = None  # trace journal, per step
     storage_reads: list[tuple[U256, U256]] | None = None
@@ -468,7 +505,8 @@ def calculate_memory_gas_cost(size_in_bytes: int, schedule: GasSchedule) -> int:
 
 
 def calculate_gas_extend_memory(evm: Evm, extensions: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    "The gas and new size (bytes) for touching each `(start, size)` range; empty ranges touch nothing."
+    """The gas and new size (bytes) for touching each `(start, size)` range; empty ranges touch
+    nothing."""
     size = new_size = len(evm.memory)
     for start, length in extensions:
         if length:
@@ -480,7 +518,8 @@ def calculate_gas_extend_memory(evm: Evm, extensions: Iterable[tuple[int, int]])
 
 # %% ../nbs/07_evm.ipynb #11228beb
 def extend_memory(evm: Evm, new_size: int) -> None:
-    "Grow memory with zero bytes to `new_size` (already paid for), within the transaction's memory limit."
+    """Grow memory with zero bytes to `new_size` (already paid for), within the transaction's memory
+    limit."""
     growth = new_size - len(evm.memory)
     if growth > 0:
         evm.budget.claim_memory(growth)  # MemoryLimitExceeded before a byte is allocated
@@ -511,7 +550,8 @@ def buffer_read(buffer: bytes, start: int, size: int) -> bytes:
 
 # %% ../nbs/07_evm.ipynb #88fce960
 def access_account(evm: Evm, account: int) -> int:
-    "Mark `account` warm; its price: G_coldaccountaccess the first time, G_warmaccess after (EIP-2929)."
+    """Mark `account` warm; its price: G_coldaccountaccess the first time, G_warmaccess after
+    (EIP-2929)."""
     if account in evm.accessed_addresses:
         return evm.schedule.warm_access
     evm.accessed_addresses.add(account)
@@ -519,7 +559,8 @@ def access_account(evm: Evm, account: int) -> int:
 
 
 def access_storage_key(evm: Evm, key: U256) -> int:
-    "Mark slot `key` of the running account warm; its price: G_coldsload the first time, else G_warmaccess."
+    """Mark slot `key` of the running account warm; its price: G_coldsload the first time, else
+    G_warmaccess."""
     if (evm.address, key) in evm.accessed_storage_keys:
         return evm.schedule.warm_access
     evm.accessed_storage_keys.add((evm.address, key))
@@ -658,7 +699,9 @@ def exp(evm: Evm) -> None:
     exponent = pop(evm.stack)
     # GAS
     exponent_bytes = (exponent.bit_length() + 7) // 8
-    charge_gas(evm, evm.schedule.exponentiation + evm.schedule.exponentiation_per_byte * exponent_bytes)
+    charge_gas(
+        evm, evm.schedule.exponentiation + evm.schedule.exponentiation_per_byte * exponent_bytes
+    )
     # OPERATION
     push(evm.stack, pow(base, exponent, U256_CEILING))
     # PROGRAM COUNTER
@@ -682,7 +725,9 @@ def signextend(evm: Evm) -> None:
     evm.pc += 1
 
 # %% ../nbs/07_evm.ipynb #f0f8d987
-def _binary_very_low(name: str, doc: str, operation: Callable[[U256, U256], U256]) -> Callable[[Evm], None]:
+def _binary_very_low(
+    name: str, doc: str, operation: Callable[[U256, U256], U256]
+) -> Callable[[Evm], None]:
     "An opcode that pops a (top) and b, costs G_verylow and pushes operation(a, b)."
     def instruction(evm: Evm) -> None:
         # STACK
@@ -715,8 +760,11 @@ bitwise_or = _binary_very_low("bitwise_or", "OR: a | b.", lambda a, b: a | b)
 bitwise_xor = _binary_very_low("bitwise_xor", "XOR: a ^ b.", lambda a, b: a ^ b)
 get_byte = _binary_very_low("get_byte", "BYTE: byte i of x, most significant first; 0 for i >= 32.",
                             lambda i, x: (x >> (248 - 8 * i)) & 0xFF if i < 32 else 0)
-bitwise_shl = _binary_very_low("bitwise_shl", "SHL: value << shift mod 2**256 (EIP-145).",
-                               lambda shift, value: (value << shift) & U256_MAX if shift < 256 else 0)
+bitwise_shl = _binary_very_low(
+    "bitwise_shl",
+    "SHL: value << shift mod 2**256 (EIP-145).",
+    lambda shift, value: (value << shift) & U256_MAX if shift < 256 else 0,
+)
 bitwise_shr = _binary_very_low("bitwise_shr", "SHR: value >> shift (EIP-145).",
                                lambda shift, value: value >> shift if shift < 256 else 0)
 bitwise_sar = _binary_very_low("bitwise_sar", "SAR: signed value >> shift (EIP-145).", _sar)
@@ -778,22 +826,43 @@ def _push_known(name: str, doc: str, value_of: Callable[[Evm], U256]) -> Callabl
 # %% ../nbs/07_evm.ipynb #18724657
 address = _push_known("address", "ADDRESS: the executing account.", lambda evm: evm.address)
 origin = _push_known("origin", "ORIGIN: the transaction's sender.", lambda evm: evm.origin)
-caller = _push_known("caller", "CALLER: the account that called this frame.", lambda evm: evm.caller)
-callvalue = _push_known("callvalue", "CALLVALUE: wei sent with the call.", lambda evm: evm.callvalue)
-calldatasize = _push_known("calldatasize", "CALLDATASIZE: bytes of call data.", lambda evm: len(evm.calldata))
-codesize = _push_known("codesize", "CODESIZE: bytes of the running code.", lambda evm: len(evm.code))
-gasprice = _push_known("gasprice", "GASPRICE: the transaction's gas price.", lambda evm: evm.gas_price)
-returndatasize = _push_known("returndatasize", "RETURNDATASIZE: bytes returned by the last call (EIP-211).",
-                             lambda evm: len(evm.return_data))
-coinbase = _push_known("coinbase", "COINBASE: the block's beneficiary.", lambda evm: evm.env.coinbase)
+caller = _push_known(
+    "caller", "CALLER: the account that called this frame.", lambda evm: evm.caller
+)
+callvalue = _push_known(
+    "callvalue", "CALLVALUE: wei sent with the call.", lambda evm: evm.callvalue
+)
+calldatasize = _push_known(
+    "calldatasize", "CALLDATASIZE: bytes of call data.", lambda evm: len(evm.calldata)
+)
+codesize = _push_known(
+    "codesize", "CODESIZE: bytes of the running code.", lambda evm: len(evm.code)
+)
+gasprice = _push_known(
+    "gasprice", "GASPRICE: the transaction's gas price.", lambda evm: evm.gas_price
+)
+returndatasize = _push_known(
+    "returndatasize",
+    "RETURNDATASIZE: bytes returned by the last call (EIP-211).",
+    lambda evm: len(evm.return_data),
+)
+coinbase = _push_known(
+    "coinbase", "COINBASE: the block's beneficiary.", lambda evm: evm.env.coinbase
+)
 timestamp = _push_known("timestamp", "TIMESTAMP: the block's time.", lambda evm: evm.env.timestamp)
 number = _push_known("number", "NUMBER: the block's number.", lambda evm: evm.env.number)
 difficulty = _push_known("difficulty", "DIFFICULTY (PREVRANDAO): the block's difficulty.",
                          lambda evm: evm.env.difficulty)
-gas_limit = _push_known("gas_limit", "GASLIMIT: the block's gas limit.", lambda evm: evm.env.gas_limit)
+gas_limit = _push_known(
+    "gas_limit", "GASLIMIT: the block's gas limit.", lambda evm: evm.env.gas_limit
+)
 pc = _push_known("pc", "PC: the program counter of this instruction.", lambda evm: evm.pc)
-msize = _push_known("msize", "MSIZE: bytes of memory in use (a multiple of 32).", lambda evm: len(evm.memory))
-gas = _push_known("gas", "GAS: gas left after paying for this instruction.", lambda evm: evm.gas_left)
+msize = _push_known(
+    "msize", "MSIZE: bytes of memory in use (a multiple of 32).", lambda evm: len(evm.memory)
+)
+gas = _push_known(
+    "gas", "GAS: gas left after paying for this instruction.", lambda evm: evm.gas_left
+)
 
 # %% ../nbs/07_evm.ipynb #b776b9ad
 def calldataload(evm: Evm) -> None:
@@ -813,7 +882,9 @@ def balance(evm: Evm) -> None:
     # STACK
     account = pop(evm.stack) & ADDRESS_MASK
     # GAS
-    charge_gas(evm, access_account(evm, account) if evm.schedule.access_lists else evm.schedule.balance)
+    charge_gas(
+        evm, access_account(evm, account) if evm.schedule.access_lists else evm.schedule.balance
+    )
     # OPERATION
     push(evm.stack, evm.world.get(account).balance)
     # PROGRAM COUNTER
@@ -857,10 +928,18 @@ def _copy_to_memory(name: str, doc: str, source_of: Callable[[Evm], bytes],
     return instruction
 
 
-calldatacopy = _copy_to_memory("calldatacopy", "CALLDATACOPY: call data into memory.", lambda evm: evm.calldata)
-codecopy = _copy_to_memory("codecopy", "CODECOPY: the running code into memory.", lambda evm: evm.code)
-returndatacopy = _copy_to_memory("returndatacopy", "RETURNDATACOPY: return data into memory (EIP-211).",
-                                 lambda evm: evm.return_data, bounds_checked=True)
+calldatacopy = _copy_to_memory(
+    "calldatacopy", "CALLDATACOPY: call data into memory.", lambda evm: evm.calldata
+)
+codecopy = _copy_to_memory(
+    "codecopy", "CODECOPY: the running code into memory.", lambda evm: evm.code
+)
+returndatacopy = _copy_to_memory(
+    "returndatacopy",
+    "RETURNDATACOPY: return data into memory (EIP-211).",
+    lambda evm: evm.return_data,
+    bounds_checked=True,
+)
 
 # %% ../nbs/07_evm.ipynb #c9f9f42c
 def mload(evm: Evm) -> None:
@@ -912,7 +991,9 @@ def sload(evm: Evm) -> None:
     # STACK
     key = pop(evm.stack)
     # GAS
-    charge_gas(evm, access_storage_key(evm, key) if evm.schedule.access_lists else evm.schedule.sload)
+    charge_gas(
+        evm, access_storage_key(evm, key) if evm.schedule.access_lists else evm.schedule.sload
+    )
     # OPERATION
     value = evm.storage.get(key, 0)
     if evm.storage_reads is not None:
@@ -923,7 +1004,8 @@ def sload(evm: Evm) -> None:
 
 
 def sstore(evm: Evm) -> None:
-    "SSTORE: store a word under `key`, priced by the change (Frontier rule, or EIP-2200 net metering)."
+    """SSTORE: store a word under `key`, priced by the change (Frontier rule, or EIP-2200 net
+    metering)."""
     # STACK
     key = pop(evm.stack)
     new_value = pop(evm.stack)
@@ -1135,7 +1217,8 @@ def _unsupported(name: str) -> Callable[[Evm], None]:  # rows built with it are 
     return instruction
 
 # %% ../nbs/07_evm.ipynb #27a09921
-PRECOMPILE_ADDRESSES: frozenset[int] = frozenset(range(1, 11))  # ecrecover .. point evaluation (Cancun)
+# ecrecover .. point evaluation (Cancun)
+PRECOMPILE_ADDRESSES: frozenset[int] = frozenset(range(1, 11))
 
 
 @dataclass(frozen=True)
@@ -1152,7 +1235,9 @@ class Message:
     is_static: bool = False  # inside STATICCALL
 
 
-def calculate_message_call_gas(evm: Evm, value: U256, gas: int, memory_cost: int, extra_gas: int) -> tuple[int, int]:
+def calculate_message_call_gas(
+    evm: Evm, value: U256, gas: int, memory_cost: int, extra_gas: int
+) -> tuple[int, int]:
     "(cost to the caller, gas the callee starts with): EIP-150's cap and the value stipend."
     stipend = evm.schedule.call_stipend if value else 0
     if evm.schedule.all_but_one_64th and evm.gas_left >= extra_gas + memory_cost:
@@ -1164,20 +1249,37 @@ def calculate_message_call_gas(evm: Evm, value: U256, gas: int, memory_cost: int
 def generic_call(evm: Evm, gas: int, value: U256, caller: int, target: int, code_address: int,
                  should_transfer_value: bool, is_static: bool, in_range: tuple[int, int],
                  out_range: tuple[int, int]) -> None:
-    "Run a sub-call, push 1 or 0, keep its output as return data and copy it to memory (execution-specs)."
+    """Run a sub-call, push 1 or 0, keep its output as return data and copy it to memory
+    (execution-specs)."""
     evm.return_data = b""
     if evm.depth + 1 > STACK_DEPTH_LIMIT:  # too deep: the call fails, its gas comes back
         evm.gas_left += gas
         push(evm.stack, 0)
         return
     if code_address in PRECOMPILE_ADDRESSES:
-        raise UnsupportedOpcodeError(f"call to precompile {code_address:#x} at pc {evm.pc} is outside the subset")
-    message = Message(caller=caller, target=target, code=evm.world.get(code_address).code, value=value,
-                      data=memory_read_bytes(evm, *in_range), gas=gas, depth=evm.depth + 1,
-                      should_transfer_value=should_transfer_value, is_static=is_static)
-    child = process_message(message, evm.world, TransactionContext(evm.origin, evm.gas_price, evm.env, evm.schedule,
-                                                                   evm.tracer, budget=evm.budget),
-                            set(evm.accessed_addresses), set(evm.accessed_storage_keys))
+        raise UnsupportedOpcodeError(
+            f"call to precompile {code_address:#x} at pc {evm.pc} is outside the subset"
+        )
+    message = Message(
+        caller=caller,
+        target=target,
+        code=evm.world.get(code_address).code,
+        value=value,
+        data=memory_read_bytes(evm, *in_range),
+        gas=gas,
+        depth=evm.depth + 1,
+        should_transfer_value=should_transfer_value,
+        is_static=is_static,
+    )
+    child = process_message(
+        message,
+        evm.world,
+        TransactionContext(
+            evm.origin, evm.gas_price, evm.env, evm.schedule, evm.tracer, budget=evm.budget
+        ),
+        set(evm.accessed_addresses),
+        set(evm.accessed_storage_keys),
+    )
     evm.gas_left += child.gas_left
     if child.error is None:
         evm.logs += child.logs
@@ -1200,9 +1302,13 @@ def _call_with_value(evm: Evm, kind: str) -> None:
     extend_cost, new_size = calculate_gas_extend_memory(evm, [in_range, out_range])
     access_cost = access_account(evm, to) if evm.schedule.access_lists else evm.schedule.call
     target = to if kind == "CALL" else evm.address
-    create_cost = evm.schedule.new_account if value and kind == "CALL" and evm.world.get(to).is_empty() else 0
+    create_cost = (
+        evm.schedule.new_account if value and kind == "CALL" and evm.world.get(to).is_empty() else 0
+    )
     cost, callee_gas = calculate_message_call_gas(
-        evm, value, gas, extend_cost, access_cost + create_cost + (evm.schedule.call_value if value else 0))
+        evm, value, gas, extend_cost,
+        access_cost + create_cost + (evm.schedule.call_value if value else 0),
+    )
     charge_gas(evm, cost + extend_cost)
     if evm.is_static and value and kind == "CALL":
         raise WriteInStaticContext
@@ -1213,7 +1319,10 @@ def _call_with_value(evm: Evm, kind: str) -> None:
         evm.gas_left += callee_gas
         push(evm.stack, 0)
     else:
-        generic_call(evm, callee_gas, value, evm.address, target, to, True, evm.is_static, in_range, out_range)
+        generic_call(
+            evm, callee_gas, value, evm.address, target, to, True, evm.is_static, in_range,
+            out_range,
+        )
     # PROGRAM COUNTER
     evm.pc += 1
 
@@ -1242,8 +1351,10 @@ def _call_without_value(evm: Evm, kind: str) -> None:
     # OPERATION
     extend_memory(evm, new_size)
     if kind == "DELEGATECALL":
-        generic_call(evm, callee_gas, evm.callvalue, evm.caller, evm.address, to, False, evm.is_static,
-                     in_range, out_range)
+        generic_call(
+            evm, callee_gas, evm.callvalue, evm.caller, evm.address, to, False, evm.is_static,
+            in_range, out_range,
+        )
     else:
         generic_call(evm, callee_gas, 0, evm.address, to, to, True, True, in_range, out_range)
     # PROGRAM COUNTER
@@ -1260,8 +1371,12 @@ def staticcall(evm: Evm) -> None:
     _call_without_value(evm, "STATICCALL")
 
 # %% ../nbs/07_evm.ipynb #e8c99bf6
-chain_id = _push_known("chain_id", "CHAINID: the chain's id (EIP-1344).", lambda evm: evm.env.chain_id)
-base_fee = _push_known("base_fee", "BASEFEE: the block's base fee (EIP-3198).", lambda evm: evm.env.base_fee)
+chain_id = _push_known(
+    "chain_id", "CHAINID: the chain's id (EIP-1344).", lambda evm: evm.env.chain_id
+)
+base_fee = _push_known(
+    "base_fee", "BASEFEE: the block's base fee (EIP-3198).", lambda evm: evm.env.base_fee
+)
 push0 = _push_known("push0", "PUSH0: push the word 0 (EIP-3855).", lambda evm: 0)
 
 
@@ -1320,9 +1435,11 @@ def mcopy(evm: Evm) -> None:
 
 
 def charge_sstore_net_metered(evm: Evm, key: U256, current_value: U256, new_value: U256) -> None:
-    "SSTORE's gas and refund under EIP-2200 + EIP-2929 + EIP-3529 (execution-specs cancun `sstore`)."
+    """SSTORE's gas and refund under EIP-2200 + EIP-2929 + EIP-3529 (execution-specs cancun
+    `sstore`)."""
     schedule = evm.schedule
-    if evm.gas_left <= schedule.call_stipend:  # EIP-2200's sentry: never write with only the stipend left
+    # EIP-2200's sentry: never write with only the stipend left
+    if evm.gas_left <= schedule.call_stipend:
         raise OutOfGasError
     original_value = evm.world.original_storage.get(evm.address, {}).get(key, 0)
     cost = 0
@@ -1330,7 +1447,11 @@ def charge_sstore_net_metered(evm: Evm, key: U256, current_value: U256, new_valu
         evm.accessed_storage_keys.add((evm.address, key))
         cost += schedule.cold_sload
     if original_value == current_value != new_value:
-        cost += schedule.storage_set if original_value == 0 else schedule.storage_update - schedule.cold_sload
+        cost += (
+            schedule.storage_set
+            if original_value == 0
+            else schedule.storage_update - schedule.cold_sload
+        )
     else:
         cost += schedule.warm_access
     if current_value != new_value:
@@ -1339,8 +1460,11 @@ def charge_sstore_net_metered(evm: Evm, key: U256, current_value: U256, new_valu
         if original_value != 0 and current_value == 0:
             evm.refund_counter -= schedule.storage_clear_refund
         if original_value == new_value:
-            evm.refund_counter += (schedule.storage_set - schedule.warm_access if original_value == 0 else
-                                   schedule.storage_update - schedule.cold_sload - schedule.warm_access)
+            evm.refund_counter += (
+                schedule.storage_set - schedule.warm_access
+                if original_value == 0
+                else schedule.storage_update - schedule.cold_sload - schedule.warm_access
+            )
     charge_gas(evm, cost)
 
 # %% ../nbs/07_evm.ipynb #4fb47b76
@@ -1356,25 +1480,40 @@ class Operation:
 
 
 _FRONTIER_ROWS = [
-    (0x00, "STOP", stop, 0, 0), (0x01, "ADD", add, 2, 1), (0x02, "MUL", mul, 2, 1), (0x03, "SUB", sub, 2, 1),
-    (0x04, "DIV", div, 2, 1), (0x05, "SDIV", sdiv, 2, 1), (0x06, "MOD", mod, 2, 1), (0x07, "SMOD", smod, 2, 1),
-    (0x08, "ADDMOD", addmod, 3, 1), (0x09, "MULMOD", mulmod, 3, 1), (0x0A, "EXP", exp, 2, 1),
-    (0x0B, "SIGNEXTEND", signextend, 2, 1), (0x10, "LT", less_than, 2, 1), (0x11, "GT", greater_than, 2, 1),
-    (0x12, "SLT", signed_less_than, 2, 1), (0x13, "SGT", signed_greater_than, 2, 1), (0x14, "EQ", equal, 2, 1),
-    (0x15, "ISZERO", is_zero, 1, 1), (0x16, "AND", bitwise_and, 2, 1), (0x17, "OR", bitwise_or, 2, 1),
-    (0x18, "XOR", bitwise_xor, 2, 1), (0x19, "NOT", bitwise_not, 1, 1), (0x1A, "BYTE", get_byte, 2, 1),
-    (0x20, "SHA3", keccak256, 2, 1), (0x30, "ADDRESS", address, 0, 1), (0x31, "BALANCE", balance, 1, 1),
-    (0x32, "ORIGIN", origin, 0, 1), (0x33, "CALLER", caller, 0, 1), (0x34, "CALLVALUE", callvalue, 0, 1),
-    (0x35, "CALLDATALOAD", calldataload, 1, 1), (0x36, "CALLDATASIZE", calldatasize, 0, 1),
-    (0x37, "CALLDATACOPY", calldatacopy, 3, 0), (0x38, "CODESIZE", codesize, 0, 1),
-    (0x39, "CODECOPY", codecopy, 3, 0), (0x3A, "GASPRICE", gasprice, 0, 1),
-    (0x3B, "EXTCODESIZE", _unsupported("EXTCODESIZE"), 1, 1), (0x3C, "EXTCODECOPY", _unsupported("EXTCODECOPY"), 4, 0),
-    (0x40, "BLOCKHASH", block_hash, 1, 1), (0x41, "COINBASE", coinbase, 0, 1), (0x42, "TIMESTAMP", timestamp, 0, 1),
-    (0x43, "NUMBER", number, 0, 1), (0x44, "DIFFICULTY", difficulty, 0, 1), (0x45, "GASLIMIT", gas_limit, 0, 1),
+    (0x00, "STOP", stop, 0, 0), (0x01, "ADD", add, 2, 1), (0x02, "MUL", mul, 2, 1),
+    (0x03, "SUB", sub, 2, 1), (0x04, "DIV", div, 2, 1), (0x05, "SDIV", sdiv, 2, 1),
+    (0x06, "MOD", mod, 2, 1), (0x07, "SMOD", smod, 2, 1), (0x08, "ADDMOD", addmod, 3, 1),
+    (0x09, "MULMOD", mulmod, 3, 1), (0x0A, "EXP", exp, 2, 1),
+    (0x0B, "SIGNEXTEND", signextend, 2, 1),
+    (0x10, "LT", less_than, 2, 1),
+    (0x11, "GT", greater_than, 2, 1),
+    (0x12, "SLT", signed_less_than, 2, 1),
+    (0x13, "SGT", signed_greater_than, 2, 1),
+    (0x14, "EQ", equal, 2, 1), (0x15, "ISZERO", is_zero, 1, 1), (0x16, "AND", bitwise_and, 2, 1),
+    (0x17, "OR", bitwise_or, 2, 1), (0x18, "XOR", bitwise_xor, 2, 1),
+    (0x19, "NOT", bitwise_not, 1, 1), (0x1A, "BYTE", get_byte, 2, 1),
+    (0x20, "SHA3", keccak256, 2, 1), (0x30, "ADDRESS", address, 0, 1),
+    (0x31, "BALANCE", balance, 1, 1), (0x32, "ORIGIN", origin, 0, 1),
+    (0x33, "CALLER", caller, 0, 1),
+    (0x34, "CALLVALUE", callvalue, 0, 1),
+    (0x35, "CALLDATALOAD", calldataload, 1, 1),
+    (0x36, "CALLDATASIZE", calldatasize, 0, 1),
+    (0x37, "CALLDATACOPY", calldatacopy, 3, 0),
+    (0x38, "CODESIZE", codesize, 0, 1),
+    (0x39, "CODECOPY", codecopy, 3, 0),
+    (0x3A, "GASPRICE", gasprice, 0, 1),
+    (0x3B, "EXTCODESIZE", _unsupported("EXTCODESIZE"), 1, 1),
+    (0x3C, "EXTCODECOPY", _unsupported("EXTCODECOPY"), 4, 0),
+    (0x40, "BLOCKHASH", block_hash, 1, 1),
+    (0x41, "COINBASE", coinbase, 0, 1),
+    (0x42, "TIMESTAMP", timestamp, 0, 1),
+    (0x43, "NUMBER", number, 0, 1),
+    (0x44, "DIFFICULTY", difficulty, 0, 1),
+    (0x45, "GASLIMIT", gas_limit, 0, 1),
     (0x50, "POP", pop_word, 1, 0), (0x51, "MLOAD", mload, 1, 1), (0x52, "MSTORE", mstore, 2, 0),
     (0x53, "MSTORE8", mstore8, 2, 0), (0x54, "SLOAD", sload, 1, 1), (0x55, "SSTORE", sstore, 2, 0),
-    (0x56, "JUMP", jump, 1, 0), (0x57, "JUMPI", jumpi, 2, 0), (0x58, "PC", pc, 0, 1), (0x59, "MSIZE", msize, 0, 1),
-    (0x5A, "GAS", gas, 0, 1), (0x5B, "JUMPDEST", jumpdest, 0, 0),
+    (0x56, "JUMP", jump, 1, 0), (0x57, "JUMPI", jumpi, 2, 0), (0x58, "PC", pc, 0, 1),
+    (0x59, "MSIZE", msize, 0, 1), (0x5A, "GAS", gas, 0, 1), (0x5B, "JUMPDEST", jumpdest, 0, 0),
     *[(0x5F + n, f"PUSH{n}", push_n(n), 0, 1) for n in range(1, 33)],
     *[(0x7F + n, f"DUP{n}", dup_n(n), n, n + 1) for n in range(1, 17)],
     *[(0x8F + n, f"SWAP{n}", swap_n(n), n + 1, n + 1) for n in range(1, 17)],
@@ -1383,8 +1522,15 @@ _FRONTIER_ROWS = [
     (0xF2, "CALLCODE", _unsupported("CALLCODE"), 7, 1), (0xF3, "RETURN", return_, 2, 0),
     (0xFE, "INVALID", invalid_opcode, 0, 0), (0xFF, "SELFDESTRUCT", selfdestruct, 1, 0),
 ]
-DEFERRED_OPCODES: frozenset[str] = frozenset({"CREATE", "CALL", "CALLCODE", "DELEGATECALL", "CREATE2", "STATICCALL",
-                                              "EXTCODESIZE", "EXTCODECOPY", "EXTCODEHASH"})  # unless message_calls
+DEFERRED_OPCODES: frozenset[str] = frozenset(
+    {
+        "CREATE", "CALL", "CALLCODE", "DELEGATECALL", "CREATE2", "STATICCALL",
+        # unless message_calls
+        "EXTCODESIZE",
+        "EXTCODECOPY",
+        "EXTCODEHASH",
+    }
+)
 
 
 def _operation(row: tuple) -> Operation:
@@ -1395,19 +1541,31 @@ FRONTIER_OPERATIONS: dict[int, Operation] = {row[0]: _operation(row) for row in 
 
 # %% ../nbs/07_evm.ipynb #e9c5a09a
 _LATER_ROWS = [
-    (0x1B, "SHL", bitwise_shl, 2, 1), (0x1C, "SHR", bitwise_shr, 2, 1), (0x1D, "SAR", bitwise_sar, 2, 1),
-    (0x3D, "RETURNDATASIZE", returndatasize, 0, 1), (0x3E, "RETURNDATACOPY", returndatacopy, 3, 0),
+    (0x1B, "SHL", bitwise_shl, 2, 1),
+    (0x1C, "SHR", bitwise_shr, 2, 1),
+    (0x1D, "SAR", bitwise_sar, 2, 1),
+    (0x3D, "RETURNDATASIZE", returndatasize, 0, 1),
+    (0x3E, "RETURNDATACOPY", returndatacopy, 3, 0),
     (0x3F, "EXTCODEHASH", _unsupported("EXTCODEHASH"), 1, 1),
-    (0xF4, "DELEGATECALL", _unsupported("DELEGATECALL"), 6, 1), (0xF5, "CREATE2", _unsupported("CREATE2"), 4, 1),
-    (0xFA, "STATICCALL", _unsupported("STATICCALL"), 6, 1), (0xFD, "REVERT", revert, 2, 0),
-    (0x46, "CHAINID", chain_id, 0, 1), (0x47, "SELFBALANCE", self_balance, 0, 1), (0x48, "BASEFEE", base_fee, 0, 1),
-    (0x5C, "TLOAD", tload, 1, 1), (0x5D, "TSTORE", tstore, 2, 0), (0x5E, "MCOPY", mcopy, 3, 0),
-    (0x5F, "PUSH0", push0, 0, 1),
+    (0xF4, "DELEGATECALL", _unsupported("DELEGATECALL"), 6, 1),
+    (0xF5, "CREATE2", _unsupported("CREATE2"), 4, 1),
+    (0xFA, "STATICCALL", _unsupported("STATICCALL"), 6, 1),
+    (0xFD, "REVERT", revert, 2, 0),
+    (0x46, "CHAINID", chain_id, 0, 1),
+    (0x47, "SELFBALANCE", self_balance, 0, 1),
+    (0x48, "BASEFEE", base_fee, 0, 1), (0x5C, "TLOAD", tload, 1, 1), (0x5D, "TSTORE", tstore, 2, 0),
+    (0x5E, "MCOPY", mcopy, 3, 0), (0x5F, "PUSH0", push0, 0, 1),
 ]
 LATER_OPERATIONS: dict[int, Operation] = {row[0]: _operation(row) for row in _LATER_ROWS}
-MESSAGE_CALL_OPERATIONS: dict[int, Operation] = {row[0]: Operation(*row) for row in [
-    (0xF1, "CALL", call, 7, 1), (0xF2, "CALLCODE", callcode, 7, 1), (0xF4, "DELEGATECALL", delegatecall, 6, 1),
-    (0xFA, "STATICCALL", staticcall, 6, 1)]}  # replace the deferred rows when `message_calls`
+MESSAGE_CALL_OPERATIONS: dict[int, Operation] = {
+    row[0]: Operation(*row)
+    for row in [
+        (0xF1, "CALL", call, 7, 1),
+        (0xF2, "CALLCODE", callcode, 7, 1),
+        (0xF4, "DELEGATECALL", delegatecall, 6, 1),
+        (0xFA, "STATICCALL", staticcall, 6, 1),
+    ]
+}  # replace the deferred rows when `message_calls`
 
 
 @functools.lru_cache(maxsize=None)
@@ -1425,7 +1583,9 @@ def operations_for(schedule: GasSchedule) -> tuple[Operation, ...]:
     return tuple(table)
 
 # %% ../nbs/07_evm.ipynb #23747dba
-_BY_NAME: dict[str, int] = {op.name: op.opcode for op in (*FRONTIER_OPERATIONS.values(), *LATER_OPERATIONS.values())}
+_BY_NAME: dict[str, int] = {
+    op.name: op.opcode for op in (*FRONTIER_OPERATIONS.values(), *LATER_OPERATIONS.values())
+}
 
 
 class AssemblyError(ValueError):
@@ -1438,10 +1598,16 @@ def assemble(program: Sequence[str | int]) -> bytes:
     for i, item in enumerate(items):
         if isinstance(item, int):
             previous = items[i - 1] if i else None
-            if isinstance(previous, str) and previous.upper().startswith("PUSH") and previous[4:] != "0":
+            if (
+                isinstance(previous, str)
+                and previous.upper().startswith("PUSH")
+                and previous[4:] != "0"
+            ):
                 width = int(previous[4:])
                 if not 0 <= item < 256**width:
-                    raise AssemblyError(f"immediate {item} of {previous} at item {i} does not fit in {width} bytes")
+                    raise AssemblyError(
+                        f"immediate {item} of {previous} at item {i} does not fit in {width} bytes"
+                    )
                 code += item.to_bytes(width, "big")
             elif 0 <= item < 256:
                 code.append(item)
@@ -1454,7 +1620,9 @@ def assemble(program: Sequence[str | int]) -> bytes:
     return bytes(code)
 
 # %% ../nbs/07_evm.ipynb #46e3165f
-def disassemble(code: bytes, schedule: GasSchedule = FRONTIER_LIKE) -> list[tuple[int, str, int | None]]:
+def disassemble(
+    code: bytes, schedule: GasSchedule = FRONTIER_LIKE
+) -> list[tuple[int, str, int | None]]:
     "(pc, mnemonic, PUSH immediate or None) for each instruction, by a linear sweep."
     table, listing, pc = operations_for(schedule), [], 0
     while pc < len(code):
@@ -1467,9 +1635,18 @@ def disassemble(code: bytes, schedule: GasSchedule = FRONTIER_LIKE) -> list[tupl
 
 
 def unsupported_opcodes(code: bytes, schedule: GasSchedule = FRONTIER_LIKE) -> tuple[str, ...]:
-    "The deferred opcodes (CALL/CREATE family, EXTCODE*) of `schedule` that appear in `code`, sorted."
+    """The deferred opcodes (CALL/CREATE family, EXTCODE*) of `schedule` that appear in `code`,
+    sorted."""
     table = operations_for(schedule)
-    return tuple(sorted({table[code[pc]].name for pc, _, _ in disassemble(code, schedule) if table[code[pc]].deferred}))
+    return tuple(
+        sorted(
+            {
+                table[code[pc]].name
+                for pc, _, _ in disassemble(code, schedule)
+                if table[code[pc]].deferred
+            }
+        )
+    )
 
 # %% ../nbs/07_evm.ipynb #0d440d72
 Tracer = Callable[[TraceStep], None]  # receives each step as it completes
@@ -1484,14 +1661,24 @@ def _traced_step(evm: Evm, operation: Operation, tracer: Tracer) -> None:
     def report(halt: EvmError | None) -> None:
         outputs = () if halt else tuple(reversed(stack[len(stack) - operation.stack_outputs:]))
         exceptional = isinstance(halt, ExceptionalHalt)
-        tracer(TraceStep(depth=evm.depth, address=evm.address, pc=pc, opcode=operation.opcode, name=operation.name,
-                         gas_before=gas_before, gas_cost=gas_before if exceptional else gas_before - evm.gas_left,
-                         stack_inputs=inputs, stack_outputs=outputs, memory_writes=tuple(evm.memory_writes),
-                         storage_reads=tuple(evm.storage_reads), storage_writes=tuple(evm.storage_writes),
-                         memory_size_after=len(evm.memory), halt=halt.outcome if halt else None))
+        tracer(
+            TraceStep(
+                depth=evm.depth, address=evm.address, pc=pc, opcode=operation.opcode,
+                name=operation.name, gas_before=gas_before,
+                gas_cost=gas_before if exceptional else gas_before - evm.gas_left,
+                stack_inputs=inputs,
+                stack_outputs=outputs,
+                memory_writes=tuple(evm.memory_writes),
+                storage_reads=tuple(evm.storage_reads),
+                storage_writes=tuple(evm.storage_writes),
+                memory_size_after=len(evm.memory),
+                halt=halt.outcome if halt else None,
+            )
+        )
     try:
         operation.function(evm)
-    except EvmError as halt:  # observed and passed on; anything else (unsupported, budget) is not a step
+    # observed and passed on; anything else (unsupported, budget) is not a step
+    except EvmError as halt:
         report(halt)
         raise
     report(None)
@@ -1500,11 +1687,13 @@ def _traced_step(evm: Evm, operation: Operation, tracer: Tracer) -> None:
 def process_frame(evm: Evm, tracer: Tracer | None = None) -> EvmError | None:
     "Run the code of `evm` to its end; return the halt (exceptional or Revert) or None on success."
     table, code, budget = operations_for(evm.schedule), evm.code, evm.budget
-    limit = budget.step_limit if budget.step_limit is not None else sys.maxsize  # int compares are the fast ones
+    # int compares are the fast ones
+    limit = budget.step_limit if budget.step_limit is not None else sys.maxsize
     try:
         while evm.running and evm.pc < len(code):
             operation = table[code[evm.pc]]
-            steps = budget.steps = budget.steps + 1  # `budget.count(1)`, inlined: this is the hot loop
+            # `budget.count(1)`, inlined: this is the hot loop
+            steps = budget.steps = budget.steps + 1
             if steps > limit:
                 raise StepLimitExceeded(f"more than {limit} steps (pc {evm.pc}, depth {evm.depth})")
             if tracer is None:
@@ -1514,7 +1703,9 @@ def process_frame(evm: Evm, tracer: Tracer | None = None) -> EvmError | None:
     except EvmError as error:  # the one catch site
         where = f" in a call at depth {evm.depth}" if evm.depth else ""
         reason = f": {error.args[0]}" if error.args else ""
-        error.args = (f"{error.outcome.value} at pc {evm.pc} ({table[code[evm.pc]].name}){where}{reason}",)
+        error.args = (
+            f"{error.outcome.value} at pc {evm.pc} ({table[code[evm.pc]].name}){where}{reason}",
+        )
         if isinstance(error, ExceptionalHalt):
             evm.gas_left = 0
             evm.output = b""
@@ -1530,7 +1721,8 @@ class TransactionContext:
     env: BlockEnv  # the block
     schedule: GasSchedule  # the fork's prices and rules
     tracer: Tracer | None = None  # observes every step of every frame
-    step_limit: int | None = None  # work units for the whole transaction (makes `budget` when none is given)
+    # work units for the whole transaction (makes `budget` when none is given)
+    step_limit: int | None = None
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT  # bytes of all live frames' memory (likewise)
     budget: ExecutionBudget | None = None  # shared by every frame of the transaction
 
@@ -1541,7 +1733,8 @@ class TransactionContext:
 
 @contextlib.contextmanager
 def python_frames_for_deep_calls():
-    "Room for 1024 nested message calls (a few Python frames each) on the Python stack; restored after."
+    """Room for 1024 nested message calls (a few Python frames each) on the Python stack; restored
+    after."""
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, 8 * STACK_DEPTH_LIMIT + 1000))
     try:
@@ -1550,20 +1743,32 @@ def python_frames_for_deep_calls():
         sys.setrecursionlimit(previous)
 
 # %% ../nbs/07_evm.ipynb #c4d9e2a3
-def process_message(message: Message, world: WorldState, context: TransactionContext,
-                    accessed_addresses: set[int], accessed_storage_keys: set[tuple[int, U256]]) -> Evm:
-    "Θ: run one message call on `world`; a halt or revert undoes its changes. Returns the finished frame."
-    context.budget.count(world.size() + len(accessed_addresses) + len(accessed_storage_keys))  # the copies below
+def process_message(
+    message: Message, world: WorldState, context: TransactionContext, accessed_addresses: set[int],
+    accessed_storage_keys: set[tuple[int, U256]],
+) -> Evm:
+    """Θ: run one message call on `world`; a halt or revert undoes its changes. Returns the finished
+    frame."""
+    # the copies below
+    context.budget.count(world.size() + len(accessed_addresses) + len(accessed_storage_keys))
     snapshot = world.snapshot()
     if message.should_transfer_value and message.value:
         world.get_or_create(message.caller).balance -= message.value
         world.get_or_create(message.target).balance += message.value
-    evm = Evm(code=message.code, valid_jump_destinations=get_valid_jump_destinations(message.code),
-              schedule=context.schedule, env=context.env, address=message.target, caller=message.caller,
-              origin=context.origin, callvalue=message.value, calldata=message.data, gas_price=context.gas_price,
-              gas_left=message.gas, world=world, storage=world.get_or_create(message.target).storage,
-              depth=message.depth, is_static=message.is_static, accessed_addresses=accessed_addresses,
-              accessed_storage_keys=accessed_storage_keys, tracer=context.tracer, budget=context.budget)
+    evm = Evm(
+        code=message.code,
+        valid_jump_destinations=get_valid_jump_destinations(message.code),
+        schedule=context.schedule, env=context.env, address=message.target, caller=message.caller,
+        origin=context.origin, callvalue=message.value, calldata=message.data,
+        gas_price=context.gas_price, gas_left=message.gas, world=world,
+        storage=world.get_or_create(message.target).storage,
+        depth=message.depth,
+        is_static=message.is_static,
+        accessed_addresses=accessed_addresses,
+        accessed_storage_keys=accessed_storage_keys,
+        tracer=context.tracer,
+        budget=context.budget,
+    )
     try:
         evm.error = process_frame(evm, context.tracer)
     finally:
@@ -1585,19 +1790,29 @@ def _check_limits(step_limit: int | None, memory_limit: int | None) -> None:
 
 
 def initial_accessed_addresses(schedule: GasSchedule, env: BlockEnv, *accounts: int) -> set[int]:
-    "Accounts warm from the start (EIP-2929): sender, target, precompiles, and the coinbase (EIP-3651)."
-    return {*accounts, *PRECOMPILE_ADDRESSES, env.coinbase} if schedule.access_lists else set(accounts)
+    """Accounts warm from the start (EIP-2929): sender, target, precompiles, and the coinbase
+    (EIP-3651)."""
+    return (
+        {*accounts, *PRECOMPILE_ADDRESSES, env.coinbase} if schedule.access_lists else set(accounts)
+    )
 
 # %% ../nbs/07_evm.ipynb #beb805f9
-def execute(code: bytes, *, calldata: bytes = b"", callvalue: U256 = 0, caller: int = 0, origin: int = 0,
-            address: int = 0, gas: int, gas_price: U256 = 0, storage: Mapping[U256, U256] | None = None,
-            balances: Mapping[int, U256] | None = None, env: BlockEnv | None = None,
-            schedule: GasSchedule = FRONTIER_LIKE, tracer: Tracer | None = None,
-            step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
-            memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> ExecutionResult:
+def execute(
+    code: bytes, *, calldata: bytes = b"", callvalue: U256 = 0, caller: int = 0, origin: int = 0,
+    address: int = 0, gas: int, gas_price: U256 = 0,
+    storage: Mapping[U256, U256] | None = None,
+    balances: Mapping[int, U256] | None = None,
+    env: BlockEnv | None = None,
+    schedule: GasSchedule = FRONTIER_LIKE,
+    tracer: Tracer | None = None,
+    step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> ExecutionResult:
     "Run `code` as one message call to `address` with `gas`; a tracer, if given, sees every step."
-    for name, value, bits in [("gas", gas, 256), ("callvalue", callvalue, 256), ("gas_price", gas_price, 256),
-                              ("caller", caller, 160), ("origin", origin, 160), ("address", address, 160)]:
+    for name, value, bits in [
+        ("gas", gas, 256), ("callvalue", callvalue, 256), ("gas_price", gas_price, 256),
+        ("caller", caller, 160), ("origin", origin, 160), ("address", address, 160),
+    ]:
         _check_word(name, value, bits)
     _check_limits(step_limit, memory_limit)
     for key, value in (storage or {}).items():
@@ -1610,17 +1825,33 @@ def execute(code: bytes, *, calldata: bytes = b"", callvalue: U256 = 0, caller: 
     world.begin_transaction()
     steps: list[TraceStep] = []
     recorder = None if tracer is None else (lambda step: (steps.append(step), tracer(step)))
-    message = Message(caller=caller, target=address, code=bytes(code), value=callvalue, data=bytes(calldata), gas=gas)
+    message = Message(
+        caller=caller, target=address, code=bytes(code), value=callvalue, data=bytes(calldata),
+        gas=gas,
+    )
     with python_frames_for_deep_calls():
-        evm = process_message(message, world, TransactionContext(origin, gas_price, env, schedule, recorder,
-                                                                 step_limit, memory_limit),
-                              initial_accessed_addresses(schedule, env, address, caller, origin), set())
+        evm = process_message(
+            message,
+            world,
+            TransactionContext(
+                origin, gas_price, env, schedule, recorder, step_limit, memory_limit
+            ),
+            initial_accessed_addresses(schedule, env, address, caller, origin),
+            set(),
+        )
     ok = evm.error is None
     return ExecutionResult(
-        outcome=Outcome.SUCCESS if ok else evm.error.outcome, gas_left=evm.gas_left, output=evm.output,
-        storage=dict(world.get(address).storage), logs=tuple(evm.logs) if ok else (),
-        refund=evm.refund_counter if ok else 0, trace=tuple(steps), stack=tuple(evm.stack),
-        selfdestructs=frozenset(evm.accounts_to_delete) if ok else frozenset(), error=None if ok else str(evm.error))
+        outcome=Outcome.SUCCESS if ok else evm.error.outcome,
+        gas_left=evm.gas_left,
+        output=evm.output,
+        storage=dict(world.get(address).storage),
+        logs=tuple(evm.logs) if ok else (),
+        refund=evm.refund_counter if ok else 0,
+        trace=tuple(steps),
+        stack=tuple(evm.stack),
+        selfdestructs=frozenset(evm.accounts_to_delete) if ok else frozenset(),
+        error=None if ok else str(evm.error),
+    )
 
 
 def record_trace(step: TraceStep) -> None:
@@ -1638,18 +1869,23 @@ def format_trace(trace: Sequence[TraceStep]) -> str:
         storage = " ".join([f"r {hex(k)}={hex(v)}" for k, v in step.storage_reads]
                            + [f"w {hex(k)}: {hex(a)}→{hex(b)}" for k, a, b in step.storage_writes])
         name = step.name + (f" ⚠ {step.halt.value}" if step.halt else "")
-        rows.append(f"| {step.pc} | {name} | {step.gas_before} | {step.gas_cost} | {words(step.stack_inputs)} "
-                    f"| {words(step.stack_outputs)} | {memory} | {storage} |")
+        rows.append(
+            f"| {step.pc} | {name} | {step.gas_before} | {step.gas_cost} |"
+            f" {words(step.stack_inputs)} | {words(step.stack_outputs)} | {memory} | {storage} |"
+        )
     return "\n".join(rows)
 
 # %% ../nbs/07_evm.ipynb #e79a9a95
-DEFAULT_STEP_LIMIT: int = 2_000_000  # work units per vector (about a second); five vmPerformance loops need 10**7+
-MAX_VECTOR_FILE_BYTES: int = 16 * 2**20  # 5x the largest vector file (3.3 MB); parsed, JSON can take 20-50x
+# work units per vector (about a second); five vmPerformance loops need 10**7+
+DEFAULT_STEP_LIMIT: int = 2_000_000
+# 5x the largest vector file (3.3 MB); parsed, JSON can take 20-50x
+MAX_VECTOR_FILE_BYTES: int = 16 * 2**20
 MAX_JSON_NESTING: int = 64  # a vector file nests 6 deep; the JSON parser recurses once per level
 
 
 class ConformanceFailure(NamedTuple):
-    "A vector whose result differs from the expected one (a named pair: `for name, reason in report.failed`)."
+    """A vector whose result differs from the expected one (a named pair: `for name, reason in
+    report.failed`)."""
     name: str
     reason: str  # which field differed: expected vs got
 
@@ -1658,7 +1894,8 @@ class ConformanceSkip(NamedTuple):
     "A vector not run, and why."
     name: str
     reason: str
-    unsupported_opcodes: tuple[str, ...] = ()  # the deferred opcodes the code needs, if that is the reason
+    # the deferred opcodes the code needs, if that is the reason
+    unsupported_opcodes: tuple[str, ...] = ()
 
 
 class ConformanceError(NamedTuple):
@@ -1695,32 +1932,49 @@ class ConformanceReport:
     def summary_line(self) -> str:
         "`N passed, M failed, K skipped`, then `, E errors` if some vectors were malformed."
         errors = f", {len(self.errors)} errors" if self.errors else ""
-        return f"{len(self.passed)} passed, {len(self.failed)} failed, {len(self.skipped)} skipped{errors}"
+        return (
+            f"{len(self.passed)} passed, {len(self.failed)} failed, {len(self.skipped)}"
+            f" skipped{errors}"
+        )
 
     def to_dict(self) -> dict:
         "A JSON-ready summary with every failure and skip."
-        return {"path": self.path, "schedule": self.schedule, "passed": len(self.passed), "failed": len(self.failed),
-                "skipped": len(self.skipped), "errors": len(self.errors), "run_fraction": round(self.run_fraction, 4),
-                "failures": [{"name": f.name, "reason": f.reason} for f in self.failed],
-                "malformed": [{"name": e.name, "reason": e.reason} for e in self.errors],
-                "skips": [{"name": s.name, "reason": s.reason, "unsupported_opcodes": list(s.unsupported_opcodes)}
-                          for s in self.skipped], "summary": self.summary_line()}
+        return {
+            "path": self.path, "schedule": self.schedule, "passed": len(self.passed),
+            "failed": len(self.failed), "skipped": len(self.skipped), "errors": len(self.errors),
+            "run_fraction": round(self.run_fraction, 4),
+            "failures": [{"name": f.name, "reason": f.reason} for f in self.failed],
+            "malformed": [{"name": e.name, "reason": e.reason} for e in self.errors],
+            "skips": [
+                {
+                    "name": s.name,
+                    "reason": s.reason,
+                    "unsupported_opcodes": list(s.unsupported_opcodes),
+                }
+                for s in self.skipped
+            ],
+            "summary": self.summary_line(),
+        }
 
 # %% ../nbs/07_evm.ipynb #ad1a9359
 class VectorFormatError(ValueError):
-    "A vector file cannot be used: unreadable, too large, not JSON, or not an object with a `vectors` list."
+    """A vector file cannot be used: unreadable, too large, not JSON, or not an object with a
+    `vectors` list."""
 
 
 class MalformedVector(VectorFormatError):
-    "One vector breaks the schema: the runner reports it as that vector's error and runs the others."
+    """One vector breaks the schema: the runner reports it as that vector's error and runs the
+    others."""
 
 
-_QUANTITY = re.compile(r"0x[0-9a-fA-F]+")  # vectors README: numbers are "0x…" strings, never JSON numbers
+# vectors README: numbers are "0x…" strings, never JSON numbers
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]+")
 _DATA = re.compile(r"(?:0x)?(?:[0-9a-fA-F]{2})*")  # bytes: an even number of hex digits
 
 
 def _show(value: object) -> str:
-    "A JSON value in a message: its type and a shortened repr (bounded for huge or deeply nested values)."
+    """A JSON value in a message: its type and a shortened repr (bounded for huge or deeply nested
+    values)."""
     return f"{type(value).__name__} {reprlib.repr(value)}"
 
 
@@ -1731,8 +1985,10 @@ def _get(obj: object, key: str, where: str, kind: type | tuple = object) -> obje
     if key not in obj:
         raise MalformedVector(f"{where}: missing key {key!r}")
     if not isinstance(obj[key], kind):
-        raise MalformedVector(f"{where}.{key}: expected {getattr(kind, '__name__', 'another type')}, "
-                              f"got {_show(obj[key])}")
+        raise MalformedVector(
+            f"{where}.{key}: expected {getattr(kind, '__name__', 'another type')}, "
+            f"got {_show(obj[key])}"
+        )
     return obj[key]
 
 
@@ -1784,7 +2040,8 @@ class VmTestExpectation:
     out: bytes
     post_storage: dict[U256, U256]  # zero slots omitted
     logs_hash: bytes  # keccak256 of the RLP list of logs
-    callcreates: tuple[tuple[bytes, int | None, int, int], ...]  # (data, destination, gas limit, value)
+    # (data, destination, gas limit, value)
+    callcreates: tuple[tuple[bytes, int | None, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -1792,7 +2049,8 @@ class VmTest:
     "A legacy VM test, read and checked against the schema: what to run and what to expect."
     name: str
     code: bytes
-    inputs: dict  # the keyword arguments of `execute` (call data, value, accounts, gas, storage, balances, env)
+    # the keyword arguments of `execute` (call data, value, accounts, gas, storage, balances, env)
+    inputs: dict
     exception: bool  # is an exceptional halt expected?
     expected: VmTestExpectation | None  # None when `exception`
 
@@ -1800,32 +2058,58 @@ class VmTest:
 def _read_vmtest_expectation(expected: dict, where: str) -> VmTestExpectation:
     "The `expected` object of a VM test that ends normally."
     creates = _get(expected, "callcreates", where, list)
-    storage = {} if expected.get("post_storage") is None else _words_at(expected, "post_storage", where)
+    storage = (
+        {} if expected.get("post_storage") is None else _words_at(expected, "post_storage", where)
+    )
     logs = _bytes_at(expected, "logs_hash", where)
     if len(logs) != 32:
         raise MalformedVector(f"{where}.logs_hash: expected 32 bytes, got {len(logs)}")
     return VmTestExpectation(
-        gas_left=_int_at(expected, "gas_left", where), out=_bytes_at(expected, "out", where), post_storage=storage,
-        logs_hash=logs, callcreates=tuple(
-            (_bytes_at(c, "data", f"{where}.callcreates[{i}]"),
-             _int_at(c, "destination", f"{where}.callcreates[{i}]", 160) if _get(c, "destination", where) else None,
-             _int_at(c, "gas_limit", f"{where}.callcreates[{i}]"), _int_at(c, "value", f"{where}.callcreates[{i}]"))
-            for i, c in enumerate(creates)))
+        gas_left=_int_at(expected, "gas_left", where),
+        out=_bytes_at(expected, "out", where),
+        post_storage=storage,
+        logs_hash=logs,
+        callcreates=tuple(
+            (
+                _bytes_at(c, "data", f"{where}.callcreates[{i}]"),
+                (
+                    _int_at(c, "destination", f"{where}.callcreates[{i}]", 160)
+                    if _get(c, "destination", where)
+                    else None
+                ),
+                _int_at(c, "gas_limit", f"{where}.callcreates[{i}]"),
+                _int_at(c, "value", f"{where}.callcreates[{i}]"),
+            )
+            for i, c in enumerate(creates)
+        ),
+    )
 
 # %% ../nbs/07_evm.ipynb #aa8bcea9
 def read_vmtest(vector: object) -> VmTest:
-    "Read one legacy VM test vector; `MalformedVector` names the first field that breaks the schema."
+    """Read one legacy VM test vector; `MalformedVector` names the first field that breaks the
+    schema."""
     name, env = _get(vector, "name", "vector", str), _get(vector, "env", "vector", dict)
     inputs = dict(
-        calldata=_bytes_at(vector, "calldata", "vector"), callvalue=_int_at(vector, "callvalue", "vector"),
-        caller=_int_at(vector, "caller", "vector", 160), origin=_int_at(vector, "origin", "vector", 160),
-        address=_int_at(vector, "address", "vector", 160), gas=_int_at(vector, "gas", "vector"),
-        gas_price=_int_at(vector, "gas_price", "vector"), storage=_words_at(vector, "pre_storage", "vector"),
-        balances={a: _int_at(acct, "balance", f"vector.pre_accounts[{a:#x}]")
-                  for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()},
-        env=BlockEnv(coinbase=_int_at(env, "coinbase", "env", 160), number=_int_at(env, "number", "env"),
-                     timestamp=_int_at(env, "timestamp", "env"), difficulty=_int_at(env, "difficulty", "env"),
-                     gas_limit=_int_at(env, "gas_limit", "env")))
+        calldata=_bytes_at(vector, "calldata", "vector"),
+        callvalue=_int_at(vector, "callvalue", "vector"),
+        caller=_int_at(vector, "caller", "vector", 160),
+        origin=_int_at(vector, "origin", "vector", 160),
+        address=_int_at(vector, "address", "vector", 160),
+        gas=_int_at(vector, "gas", "vector"),
+        gas_price=_int_at(vector, "gas_price", "vector"),
+        storage=_words_at(vector, "pre_storage", "vector"),
+        balances={
+            a: _int_at(acct, "balance", f"vector.pre_accounts[{a:#x}]")
+            for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()
+        },
+        env=BlockEnv(
+            coinbase=_int_at(env, "coinbase", "env", 160),
+            number=_int_at(env, "number", "env"),
+            timestamp=_int_at(env, "timestamp", "env"),
+            difficulty=_int_at(env, "difficulty", "env"),
+            gas_limit=_int_at(env, "gas_limit", "env"),
+        ),
+    )
     expected = _get(vector, "expected", "vector", dict)
     exception = _get(expected, "exception", "expected", bool)
     return VmTest(name, _bytes_at(vector, "code", "vector"), inputs, exception,
@@ -1852,7 +2136,9 @@ def compare_vmtest(test: VmTest, result: ExecutionResult) -> str | None:
     return None
 
 # %% ../nbs/07_evm.ipynb #78e58dc5
-def _check_vmtest(test: VmTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None):
+def _check_vmtest(
+    test: VmTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None
+):
     "Run and compare one VM test: a name, a ConformanceFailure or a ConformanceSkip."
     needs = unsupported_opcodes(test.code, schedule)
     if needs:
@@ -1862,7 +2148,8 @@ def _check_vmtest(test: VmTest, schedule: GasSchedule, step_limit: int | None, m
                          memory_limit=memory_limit)
     except StepLimitExceeded as error:
         return ConformanceSkip(test.name, f"step budget: {error}")
-    except UnsupportedOpcodeError as error:  # reached a deferred opcode the sweep did not see (data as code)
+    # reached a deferred opcode the sweep did not see (data as code)
+    except UnsupportedOpcodeError as error:
         return ConformanceSkip(test.name, str(error))
     difference = compare_vmtest(test, result)
     return test.name if difference is None else ConformanceFailure(test.name, difference)
@@ -1873,7 +2160,8 @@ _JSON_BRACKET = re.compile(r"[][{}]")
 
 
 def _json_nesting_exceeds(text: str, limit: int) -> bool:
-    "Do the brackets outside JSON strings nest deeper than `limit`? (Stops at the first level past it.)"
+    """Do the brackets outside JSON strings nest deeper than `limit`? (Stops at the first level past
+    it.)"""
     depth = 0
     for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
         depth += 1 if bracket.group() in "[{" else -1
@@ -1883,12 +2171,14 @@ def _json_nesting_exceeds(text: str, limit: int) -> bool:
 
 # %% ../nbs/07_evm.ipynb #9d254a4e
 def read_vector_file(path: str | Path) -> list:
-    "The `vectors` list of a vector file, or `VectorFormatError` saying why the file cannot be used."
+    """The `vectors` list of a vector file, or `VectorFormatError` saying why the file cannot be
+    used."""
     def unusable(reason: str) -> VectorFormatError:
         return VectorFormatError(f"{path}: not a vector file ({reason})")
     try:
         with open(path, "rb") as file:
-            raw = file.read(MAX_VECTOR_FILE_BYTES + 1)  # never more than the cap, whatever the file's size
+            # never more than the cap, whatever the file's size
+            raw = file.read(MAX_VECTOR_FILE_BYTES + 1)
     except OSError as error:
         raise unusable(f"cannot read: {error.strerror or error}") from None
     if len(raw) > MAX_VECTOR_FILE_BYTES:
@@ -1922,7 +2212,9 @@ def run_conformance(path: str | Path, *, schedule: GasSchedule | None = None,
     first = next((vector for vector in vectors if isinstance(vector, dict)), {})
     state_tests = "tx" in first  # the state tests' reader and checker are in the last section
     schedule = schedule or (CANCUN_LIKE if state_tests else FRONTIER_LIKE)
-    read, check = (read_statetest, _check_statetest) if state_tests else (read_vmtest, _check_vmtest)
+    read, check = (
+        (read_statetest, _check_statetest) if state_tests else (read_vmtest, _check_vmtest)
+    )
     passed, failed, skipped, errors = [], [], [], []
     for index, vector in enumerate(vectors):
         try:
@@ -1937,7 +2229,9 @@ def run_conformance(path: str | Path, *, schedule: GasSchedule | None = None,
             failed.append(outcome)
         else:
             skipped.append(outcome)
-    return ConformanceReport(str(path), schedule.name, tuple(passed), tuple(failed), tuple(skipped), tuple(errors))
+    return ConformanceReport(
+        str(path), schedule.name, tuple(passed), tuple(failed), tuple(skipped), tuple(errors)
+    )
 
 # %% ../nbs/07_evm.ipynb #277edbba
 @dataclass(frozen=True)
@@ -1953,7 +2247,8 @@ class Transaction:
 
 
 class InvalidTransaction(ValueError):
-    "A transaction that cannot be included: wrong nonce, fee below the base fee, too little gas or balance."
+    """A transaction that cannot be included: wrong nonce, fee below the base fee, too little gas or
+    balance."""
 
 
 @dataclass(frozen=True)
@@ -1971,16 +2266,24 @@ class TransactionResult:
 def calculate_intrinsic_gas(tx: Transaction, schedule: GasSchedule) -> int:
     "g0: the gas a transaction costs before its code runs."
     zeros = tx.data.count(0)
-    return schedule.transaction + schedule.tx_data_zero * zeros + schedule.tx_data_non_zero * (len(tx.data) - zeros)
+    return (
+        schedule.transaction
+        + schedule.tx_data_zero * zeros
+        + schedule.tx_data_non_zero * (len(tx.data) - zeros)
+    )
 
 # %% ../nbs/07_evm.ipynb #7e88bb2d
-def validate_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedule: GasSchedule) -> int:
+def validate_transaction(
+    world: WorldState, tx: Transaction, env: BlockEnv, schedule: GasSchedule
+) -> int:
     "Check that `tx` can be included; return its intrinsic gas."
     intrinsic, sender = calculate_intrinsic_gas(tx, schedule), world.get(tx.sender)
     if tx.gas_limit < intrinsic:
         raise InvalidTransaction(f"gas limit {tx.gas_limit} is below the intrinsic gas {intrinsic}")
     if tx.nonce != sender.nonce:
-        raise InvalidTransaction(f"nonce {tx.nonce}, but the sender's account has nonce {sender.nonce}")
+        raise InvalidTransaction(
+            f"nonce {tx.nonce}, but the sender's account has nonce {sender.nonce}"
+        )
     if tx.gas_price < env.base_fee:
         raise InvalidTransaction(f"gas price {tx.gas_price} is below the base fee {env.base_fee}")
     if sender.balance < tx.gas_limit * tx.gas_price + tx.value:
@@ -1989,10 +2292,15 @@ def validate_transaction(world: WorldState, tx: Transaction, env: BlockEnv, sche
     return intrinsic
 
 # %% ../nbs/07_evm.ipynb #0fd6a411
-def process_transaction(world: WorldState, tx: Transaction, env: BlockEnv, *, schedule: GasSchedule = CANCUN_LIKE,
-                        tracer: Tracer | None = None, step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
-                        memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> TransactionResult:
-    "Apply `tx` to `world` (changed in place; unchanged if this raises): buy gas, run the call, refund, pay."
+def process_transaction(
+    world: WorldState, tx: Transaction, env: BlockEnv, *,
+    schedule: GasSchedule = CANCUN_LIKE,
+    tracer: Tracer | None = None,
+    step_limit: int | None = DEFAULT_TRANSACTION_STEP_LIMIT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT
+) -> TransactionResult:
+    """Apply `tx` to `world` (changed in place; unchanged if this raises): buy gas, run the call,
+    refund, pay."""
     _check_limits(step_limit, memory_limit)
     intrinsic = validate_transaction(world, tx, env, schedule)
     before = world.snapshot()
@@ -2004,8 +2312,10 @@ def process_transaction(world: WorldState, tx: Transaction, env: BlockEnv, *, sc
         raise
 
 
-def _apply_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedule: GasSchedule, intrinsic: int,
-                       tracer: Tracer | None, budget: ExecutionBudget) -> TransactionResult:
+def _apply_transaction(
+    world: WorldState, tx: Transaction, env: BlockEnv, schedule: GasSchedule, intrinsic: int,
+    tracer: Tracer | None, budget: ExecutionBudget,
+) -> TransactionResult:
     "The body of `process_transaction`, after validation."
     sender = world.get_or_create(tx.sender)
     sender.nonce += 1
@@ -2013,34 +2323,49 @@ def _apply_transaction(world: WorldState, tx: Transaction, env: BlockEnv, schedu
     world.begin_transaction()
     steps: list[TraceStep] = []
     recorder = None if tracer is None else (lambda step: (steps.append(step), tracer(step)))
-    message = Message(caller=tx.sender, target=tx.to, code=world.get(tx.to).code, value=tx.value, data=tx.data,
-                      gas=tx.gas_limit - intrinsic, should_transfer_value=True)
+    message = Message(
+        caller=tx.sender, target=tx.to, code=world.get(tx.to).code, value=tx.value, data=tx.data,
+        gas=tx.gas_limit - intrinsic, should_transfer_value=True,
+    )
     with python_frames_for_deep_calls():
-        evm = process_message(message, world, TransactionContext(tx.sender, tx.gas_price, env, schedule, recorder,
-                                                                 budget=budget),
-                              initial_accessed_addresses(schedule, env, tx.sender, tx.to), set())
+        evm = process_message(
+            message,
+            world,
+            TransactionContext(tx.sender, tx.gas_price, env, schedule, recorder, budget=budget),
+            initial_accessed_addresses(schedule, env, tx.sender, tx.to),
+            set(),
+        )
     ok = evm.error is None
     gas_used = tx.gas_limit - evm.gas_left
-    refund_counter = evm.refund_counter + schedule.refund_self_destruct * len(evm.accounts_to_delete) if ok else 0
+    refund_counter = (
+        evm.refund_counter + schedule.refund_self_destruct * len(evm.accounts_to_delete)
+        if ok
+        else 0
+    )
     refund = min(gas_used // schedule.max_refund_quotient, max(0, refund_counter))
     sender.balance += (evm.gas_left + refund) * tx.gas_price
     world.get_or_create(env.coinbase).balance += (gas_used - refund) * (tx.gas_price - env.base_fee)
     for account in evm.accounts_to_delete:
         world.accounts.pop(account, None)
-    return TransactionResult(outcome=Outcome.SUCCESS if ok else evm.error.outcome, gas_used=gas_used - refund,
-                             refund=refund, output=evm.output, logs=tuple(evm.logs) if ok else (), trace=tuple(steps),
-                             error=None if ok else str(evm.error))
+    return TransactionResult(
+        outcome=Outcome.SUCCESS if ok else evm.error.outcome,
+        gas_used=gas_used - refund, refund=refund, output=evm.output,
+        logs=tuple(evm.logs) if ok else (), trace=tuple(steps),
+        error=None if ok else str(evm.error),
+    )
 
 # %% ../nbs/07_evm.ipynb #eb00d795
 @dataclass(frozen=True)
 class StateTest:
     "A Cancun state test, read and checked against the schema."
     name: str
-    pre: dict[int, tuple[U256, int, bytes, dict[U256, U256]]]  # address -> (balance, nonce, code, storage)
+    # address -> (balance, nonce, code, storage)
+    pre: dict[int, tuple[U256, int, bytes, dict[U256, U256]]]
     env: BlockEnv
     tx: Transaction
     gas_used: int  # expected: the block's gas used
-    post_storage: dict[int, dict[U256, U256]]  # expected storage of some accounts (zero slots omitted)
+    # expected storage of some accounts (zero slots omitted)
+    post_storage: dict[int, dict[U256, U256]]
     post_accounts: dict[int, tuple[U256, int]]  # expected (balance, nonce) of some accounts
 
 
@@ -2048,38 +2373,83 @@ def read_statetest(vector: object) -> StateTest:
     "Read one state test vector; `MalformedVector` names the first field that breaks the schema."
     name, env, tx = (_get(vector, "name", "vector", str), _get(vector, "env", "vector", dict),
                      _get(vector, "tx", "vector", dict))
-    pre = {a: (_int_at(acct, "balance", f"pre_accounts[{a:#x}]"), _int_at(acct, "nonce", f"pre_accounts[{a:#x}]", 64),
-               _bytes_at(acct, "code", f"pre_accounts[{a:#x}]"), _words_at(acct, "storage", f"pre_accounts[{a:#x}]"))
-           for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()}
-    block = BlockEnv(coinbase=_int_at(env, "coinbase", "env", 160), number=_int_at(env, "number", "env"),
-                     timestamp=_int_at(env, "timestamp", "env"), difficulty=_int_at(env, "prevrandao", "env"),
-                     gas_limit=_int_at(env, "gas_limit", "env"), chain_id=_int_at(env, "chain_id", "env"),
-                     base_fee=_int_at(env, "base_fee", "env"))
-    transaction = Transaction(sender=_int_at(tx, "sender", "tx", 160), to=_int_at(tx, "to", "tx", 160),
-                              data=_bytes_at(tx, "data", "tx"), value=_int_at(tx, "value", "tx"),
-                              gas_limit=_int_at(tx, "gas_limit", "tx"), gas_price=_int_at(tx, "gas_price", "tx"),
-                              nonce=_int_at(tx, "nonce", "tx", 64))
+    pre = {
+        a: (
+            _int_at(acct, "balance", f"pre_accounts[{a:#x}]"),
+            _int_at(acct, "nonce", f"pre_accounts[{a:#x}]", 64),
+            _bytes_at(acct, "code", f"pre_accounts[{a:#x}]"),
+            _words_at(acct, "storage", f"pre_accounts[{a:#x}]"),
+        )
+        for a, acct in _accounts_at(vector, "pre_accounts", "vector").items()
+    }
+    block = BlockEnv(
+        coinbase=_int_at(env, "coinbase", "env", 160),
+        number=_int_at(env, "number", "env"),
+        timestamp=_int_at(env, "timestamp", "env"),
+        difficulty=_int_at(env, "prevrandao", "env"),
+        gas_limit=_int_at(env, "gas_limit", "env"),
+        chain_id=_int_at(env, "chain_id", "env"),
+        base_fee=_int_at(env, "base_fee", "env"),
+    )
+    transaction = Transaction(
+        sender=_int_at(tx, "sender", "tx", 160),
+        to=_int_at(tx, "to", "tx", 160),
+        data=_bytes_at(tx, "data", "tx"),
+        value=_int_at(tx, "value", "tx"),
+        gas_limit=_int_at(tx, "gas_limit", "tx"),
+        gas_price=_int_at(tx, "gas_price", "tx"),
+        nonce=_int_at(tx, "nonce", "tx", 64),
+    )
     expected = _get(vector, "expected", "vector", dict)
     storage_by_account = _get(expected, "post_storage", "expected", dict)
-    post_storage = {_hex_int(a, "expected.post_storage key", 160): _words_at(storage_by_account, a, "expected.post_storage")
-                    for a in storage_by_account}
-    accounts = {} if expected.get("post_accounts") is None else _accounts_at(expected, "post_accounts", "expected")
-    post_accounts = {a: (_int_at(acct, "balance", f"post_accounts[{a:#x}]"),
-                         _int_at(acct, "nonce", f"post_accounts[{a:#x}]", 64)) for a, acct in accounts.items()}
-    return StateTest(name, pre, block, transaction, _int_at(expected, "gas_used", "expected"), post_storage,
-                     post_accounts)
+    post_storage = {
+        _hex_int(a, "expected.post_storage key", 160): _words_at(
+            storage_by_account, a, "expected.post_storage"
+        )
+        for a in storage_by_account
+    }
+    accounts = (
+        {}
+        if expected.get("post_accounts") is None
+        else _accounts_at(expected, "post_accounts", "expected")
+    )
+    post_accounts = {
+        a: (
+            _int_at(acct, "balance", f"post_accounts[{a:#x}]"),
+            _int_at(acct, "nonce", f"post_accounts[{a:#x}]", 64),
+        )
+        for a, acct in accounts.items()
+    }
+    return StateTest(
+        name, pre, block, transaction,
+        _int_at(expected, "gas_used", "expected"),
+        post_storage,
+        post_accounts,
+    )
 
 # %% ../nbs/07_evm.ipynb #c9e4d8b7
-def _check_statetest(test: StateTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None):
+def _check_statetest(
+    test: StateTest, schedule: GasSchedule, step_limit: int | None, memory_limit: int | None
+):
     "Run and compare one Cancun state test: a name, a ConformanceFailure or a ConformanceSkip."
-    needs = tuple(sorted({op for _, _, code, _ in test.pre.values() for op in unsupported_opcodes(code, schedule)}))
+    needs = tuple(
+        sorted(
+            {
+                op
+                for _, _, code, _ in test.pre.values()
+                for op in unsupported_opcodes(code, schedule)
+            }
+        )
+    )
     if needs:
         return ConformanceSkip(test.name, f"needs deferred opcodes: {', '.join(needs)}", needs)
     world = WorldState({a: Account(balance, nonce, code, dict(storage))
                         for a, (balance, nonce, code, storage) in test.pre.items()})
     try:
-        result = process_transaction(world, test.tx, test.env, schedule=schedule, step_limit=step_limit,
-                                     memory_limit=memory_limit)
+        result = process_transaction(
+            world, test.tx, test.env, schedule=schedule, step_limit=step_limit,
+            memory_limit=memory_limit,
+        )
     except StepLimitExceeded as error:
         return ConformanceSkip(test.name, f"step budget: {error}")
     except UnsupportedOpcodeError as error:
@@ -2091,7 +2461,8 @@ def _check_statetest(test: StateTest, schedule: GasSchedule, step_limit: int | N
 
 # %% ../nbs/07_evm.ipynb #e1391f8f
 def compare_statetest(test: StateTest, world: WorldState, result: TransactionResult) -> str | None:
-    "None if the world and the gas used match the state test's expectation, else the first difference."
+    """None if the world and the gas used match the state test's expectation, else the first
+    difference."""
     if test.gas_used != result.gas_used:
         return f"gas_used: expected {test.gas_used}, got {result.gas_used} ({result.outcome.value})"
     for address, want in test.post_storage.items():

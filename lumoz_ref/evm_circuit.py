@@ -15,10 +15,13 @@ from typing import Callable, Mapping, Sequence
 
 from .field import R
 from .r1cs import R1CS, LinearCombination, UnsatisfiedConstraint, Variable
-from .gadgets import (SparseMerkleTree, assert_boolean, cond_swap, empty_subtree_roots, from_bits, is_zero,
-                               less_than, poseidon, poseidon_gadget, poseidon_params, to_bits)
-from .evm import (PETERSBURG_LIKE, ExecutionResult, Outcome, TraceStep, execute, operations_for,
-                           record_trace)
+from lumoz_ref.gadgets import (
+    SparseMerkleTree, assert_boolean, cond_swap, empty_subtree_roots, from_bits, is_zero, less_than,
+    poseidon, poseidon_gadget, poseidon_params, to_bits,
+)
+from lumoz_ref.evm import (
+    PETERSBURG_LIKE, ExecutionResult, Outcome, TraceStep, execute, operations_for, record_trace,
+)
 from . import groth16
 
 # %% auto #0
@@ -44,18 +47,22 @@ class ConfigError(EvmCircuitError):
     "A `CircuitConfig` field out of its allowed range."
 
 class InvalidTransaction(EvmCircuitError):
-    "A transaction the L2 rejects (bad nonce, balance below value, gas below intrinsic gas): no valid block holds it."
+    """A transaction the L2 rejects (bad nonce, balance below value, gas below intrinsic gas): no
+    valid block holds it."""
 
 class UnsupportedTransaction(EvmCircuitError):
-    "A valid-looking transaction outside this circuit's model (calldata to an account without code, ragged calldata)."
+    """A valid-looking transaction outside this circuit's model (calldata to an account without
+    code, ragged calldata)."""
 
 class CircuitLimitExceeded(EvmCircuitError):
-    "The block is valid but does not fit the circuit's limits (steps, stack, code size, accounts, slots…)."
+    """The block is valid but does not fit the circuit's limits (steps, stack, code size, accounts,
+    slots…)."""
 
 # %% ../nbs/08_evm_circuit.ipynb #f00b11ac
 def _power_of_two(n: int) -> bool: return isinstance(n, int) and n >= 1 and n & (n - 1) == 0
 
-SEQUENCER_FEE_VAULT: int = 0x4200000000000000000000000000000000000011  # OP Stack fee-vault predeploy (chapter 09's fee recipient)
+# OP Stack fee-vault predeploy (chapter 09's fee recipient)
+SEQUENCER_FEE_VAULT: int = 0x4200000000000000000000000000000000000011
 
 @dataclass(frozen=True)
 class CircuitConfig:
@@ -70,35 +77,46 @@ class CircuitConfig:
     storage_slots: int = 2      # distinct storage slots a call may touch
     account_depth: int = 4      # account tree depth: keys are the low bits of the address
     storage_depth: int = 4      # storage tree depth: keys are the low bits of the slot
-    fee_recipient: int = SEQUENCER_FEE_VAULT  # the account credited with the fees (a 160-bit address)
+    # the account credited with the fees (a 160-bit address)
+    fee_recipient: int = SEQUENCER_FEE_VAULT
 
     def __post_init__(self):
         for name in ("max_txs", "max_calls", "max_steps", "account_slots", "storage_slots"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} = {getattr(self, name)!r}: expected an int ≥ 1")
         if not isinstance(self.stack_depth, int) or not 5 <= self.stack_depth <= 32:
-            raise ConfigError(f"stack_depth = {self.stack_depth!r}: expected 5..32 (SWAP4 reads 5 words)")
+            raise ConfigError(
+                f"stack_depth = {self.stack_depth!r}: expected 5..32 (SWAP4 reads 5 words)"
+            )
         if not _power_of_two(self.code_size) or not 4 <= self.code_size <= 1024:
             raise ConfigError(f"code_size = {self.code_size!r}: expected a power of two in 4..1024")
         if not _power_of_two(self.calldata_words) or self.calldata_words > 8:
-            raise ConfigError(f"calldata_words = {self.calldata_words!r}: expected a power of two ≤ 8")
+            raise ConfigError(
+                f"calldata_words = {self.calldata_words!r}: expected a power of two ≤ 8"
+            )
         for name in ("account_depth", "storage_depth"):
             if not isinstance(getattr(self, name), int) or not 1 <= getattr(self, name) <= 64:
                 raise ConfigError(f"{name} = {getattr(self, name)!r}: expected 1..64")
         if not isinstance(self.fee_recipient, int) or not 0 <= self.fee_recipient < 1 << 160:
             raise ConfigError(f"fee_recipient = {self.fee_recipient!r}: expected a 160-bit address")
 
-PRODUCTION_SHAPE = CircuitConfig(max_txs=64, max_calls=8, max_steps=256, stack_depth=16, code_size=256,
-                                 calldata_words=4, account_slots=96, storage_slots=16,
-                                 account_depth=32, storage_depth=32)  # depths as chapter 09's L2 state
+PRODUCTION_SHAPE = CircuitConfig(
+    max_txs=64, max_calls=8, max_steps=256, stack_depth=16, code_size=256, calldata_words=4,
+    account_slots=96, storage_slots=16,
+    # depths as chapter 09's L2 state
+    account_depth=32,
+    storage_depth=32,
+)
 
 # %% ../nbs/08_evm_circuit.ipynb #feb70ca8
 LIMB_BITS: int = 128
 LIMB: int = 1 << LIMB_BITS
 LIMB_MASK: int = LIMB - 1
 GAS_BITS: int = 64             # width of the gas comparisons
-MAX_GAS_BITS: int = 40         # a transaction's gas limit is below 2^40 (≈ 10^12; L2 block gas limits are ≈ 3·10^7)
-GAS_PRICE_BITS: int = 64       # a gas price is below 2^64 wei, so gas · gas price < 2^104 fits one limb
+# a transaction's gas limit is below 2^40 (≈ 10^12; L2 block gas limits are ≈ 3·10^7)
+MAX_GAS_BITS: int = 40
+# a gas price is below 2^64 wei, so gas · gas price < 2^104 fits one limb
+GAS_PRICE_BITS: int = 64
 SCHEDULE = PETERSBURG_LIKE     # the gas schedule chapter 09 runs L2 calls with
 
 def limbs(word: int) -> tuple[int, int]:
@@ -120,20 +138,36 @@ class OpClass:
     gas: int        # static gas (SSTORE's and RETURN/REVERT's dynamic part is added in the circuit)
 
 def _op_classes(s=SCHEDULE) -> tuple[OpClass, ...]:
-    rows = [("STOP", 0x00, 0, "halt", s.zero), ("ADD", 0x01, 2, "binary", s.very_low), ("MUL", 0x02, 2, "binary", s.low),
-            ("SUB", 0x03, 2, "binary", s.very_low), ("LT", 0x10, 2, "binary", s.very_low),
-            ("GT", 0x11, 2, "binary", s.very_low), ("EQ", 0x14, 2, "binary", s.very_low),
-            ("ISZERO", 0x15, 1, "unary", s.very_low), ("AND", 0x16, 2, "binary", s.very_low),
-            ("OR", 0x17, 2, "binary", s.very_low), ("XOR", 0x18, 2, "binary", s.very_low),
-            ("NOT", 0x19, 1, "unary", s.very_low), ("CALLER", 0x33, 0, "push", s.base),
-            ("CALLVALUE", 0x34, 0, "push", s.base), ("CALLDATALOAD", 0x35, 1, "unary", s.very_low),
-            ("POP", 0x50, 1, "pop1", s.base), ("SLOAD", 0x54, 1, "unary", s.sload),
-            ("SSTORE", 0x55, 2, "pop2", s.storage_update), ("JUMP", 0x56, 1, "pop1", s.mid),
-            ("JUMPI", 0x57, 2, "pop2", s.high), ("PC", 0x58, 0, "push", s.base),
-            ("JUMPDEST", 0x5B, 0, "none", s.jumpdest), ("PUSH", 0x60, 0, "push", s.very_low),
-            *[(f"DUP{n}", 0x7F + n, n, "push", s.very_low) for n in range(1, 5)],
-            *[(f"SWAP{n}", 0x8F + n, n + 1, f"swap{n}", s.very_low) for n in range(1, 5)],
-            ("RETURN", 0xF3, 2, "halt", s.zero), ("REVERT", 0xFD, 2, "halt", s.zero), ("INVALID", 0xFE, 0, "halt", 0)]
+    rows = [
+        ("STOP", 0x00, 0, "halt", s.zero),
+        ("ADD", 0x01, 2, "binary", s.very_low),
+        ("MUL", 0x02, 2, "binary", s.low),
+        ("SUB", 0x03, 2, "binary", s.very_low),
+        ("LT", 0x10, 2, "binary", s.very_low),
+        ("GT", 0x11, 2, "binary", s.very_low),
+        ("EQ", 0x14, 2, "binary", s.very_low),
+        ("ISZERO", 0x15, 1, "unary", s.very_low),
+        ("AND", 0x16, 2, "binary", s.very_low),
+        ("OR", 0x17, 2, "binary", s.very_low),
+        ("XOR", 0x18, 2, "binary", s.very_low),
+        ("NOT", 0x19, 1, "unary", s.very_low),
+        ("CALLER", 0x33, 0, "push", s.base),
+        ("CALLVALUE", 0x34, 0, "push", s.base),
+        ("CALLDATALOAD", 0x35, 1, "unary", s.very_low),
+        ("POP", 0x50, 1, "pop1", s.base),
+        ("SLOAD", 0x54, 1, "unary", s.sload),
+        ("SSTORE", 0x55, 2, "pop2", s.storage_update),
+        ("JUMP", 0x56, 1, "pop1", s.mid),
+        ("JUMPI", 0x57, 2, "pop2", s.high),
+        ("PC", 0x58, 0, "push", s.base),
+        ("JUMPDEST", 0x5B, 0, "none", s.jumpdest),
+        ("PUSH", 0x60, 0, "push", s.very_low),
+        *[(f"DUP{n}", 0x7F + n, n, "push", s.very_low) for n in range(1, 5)],
+        *[(f"SWAP{n}", 0x8F + n, n + 1, f"swap{n}", s.very_low) for n in range(1, 5)],
+        ("RETURN", 0xF3, 2, "halt", s.zero),
+        ("REVERT", 0xFD, 2, "halt", s.zero),
+        ("INVALID", 0xFE, 0, "halt", 0),
+    ]
     return tuple(OpClass(*row) for row in rows)
 
 OP_CLASSES: tuple[OpClass, ...] = _op_classes()
@@ -142,7 +176,8 @@ UNSUPPORTED_ROW: int = 0x100   # table marker: an opcode of the fork this circui
 PUSH_DATA_ROW: int = 0x101     # table marker: a byte inside PUSH data (not an instruction)
 
 # %% ../nbs/08_evm_circuit.ipynb #e661b27c
-CODE_CHUNK_ROWS: int = 4   # rows per Poseidon call of the code commitment (13 inputs: h and 4 × 3 values)
+# rows per Poseidon call of the code commitment (13 inputs: h and 4 × 3 values)
+CODE_CHUNK_ROWS: int = 4
 
 @lru_cache(maxsize=256)
 def code_rows(code: bytes) -> tuple[tuple[int, int, int], ...]:
@@ -156,7 +191,9 @@ def code_rows(code: bytes) -> tuple[tuple[int, int, int], ...]:
         if byte in supported: op = byte
         elif table[byte].name.startswith(("UNDEFINED", "INVALID")): op = 0xFE
         else: op = UNSUPPORTED_ROW
-        immediate = int.from_bytes(code[pc + 1:pc + 1 + width].ljust(width, b"\0"), "big") if width else 0
+        immediate = (
+            int.from_bytes(code[pc + 1 : pc + 1 + width].ljust(width, b"\0"), "big") if width else 0
+        )
         rows[pc] = (op, *limbs(immediate))
         pc += 1 + width
     return tuple(rows)
@@ -165,13 +202,16 @@ def code_commitment(code: bytes) -> int:
     "The Poseidon chain over the code table in chunks of four rows; 0 for empty code."
     rows, h = code_rows(bytes(code)), 0
     for k in range(0, len(rows), CODE_CHUNK_ROWS):
-        chunk = list(rows[k:k + CODE_CHUNK_ROWS]) + [(0, 0, 0)] * (CODE_CHUNK_ROWS - len(rows[k:k + CODE_CHUNK_ROWS]))
+        chunk = list(rows[k : k + CODE_CHUNK_ROWS]) + [(0, 0, 0)] * (
+            CODE_CHUNK_ROWS - len(rows[k : k + CODE_CHUNK_ROWS])
+        )
         h = poseidon([h, *(x for row in chunk for x in row)])
     return h
 
 # %% ../nbs/08_evm_circuit.ipynb #b42bacf1
 def storage_leaf(slot: int, value: int) -> int:
-    "The storage-tree leaf of a word: Poseidon(slot_hi, slot_lo, value_hi, value_lo); 0 for a zero word."
+    """The storage-tree leaf of a word: Poseidon(slot_hi, slot_lo, value_hi, value_lo); 0 for a zero
+    word."""
     return poseidon([*limbs(slot), *limbs(value)]) if value else 0
 
 @dataclass(frozen=True)
@@ -180,15 +220,23 @@ class Account:
     nonce: int = 0
     balance: int = 0             # wei, < 2^256
     code_commitment: int = 0     # `code_commitment(code)`; 0 = no code
-    storage_root: int = 0        # root of its storage tree (set by `State`; the empty tree's root if no storage)
+    # root of its storage tree (set by `State`; the empty tree's root if no storage)
+    storage_root: int = 0
 
 def account_leaf(address: int, account: Account) -> int:
-    "The account-tree leaf: Poseidon(address, nonce, balance_hi, balance_lo, code commitment, storage root)."
-    return poseidon([address, account.nonce, *limbs(account.balance), account.code_commitment, account.storage_root])
+    """The account-tree leaf: Poseidon(address, nonce, balance_hi, balance_lo, code commitment,
+    storage root)."""
+    return poseidon(
+        [
+            address, account.nonce, *limbs(account.balance), account.code_commitment,
+            account.storage_root,
+        ]
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #01d9adbc
 class State:
-    "The L2 world state: accounts, storage and code in dicts, committed in Poseidon sparse Merkle trees."
+    """The L2 world state: accounts, storage and code in dicts, committed in Poseidon sparse Merkle
+    trees."""
     def __init__(self, account_depth: int = 4, storage_depth: int = 4):
         self.account_depth, self.storage_depth = account_depth, storage_depth
         self.empty_storage_root = empty_subtree_roots(storage_depth)[storage_depth]
@@ -209,7 +257,9 @@ class State:
 
     def is_empty(self, account: Account) -> bool:
         "EIP-161 emptiness: such an account is the empty leaf."
-        return (account.nonce, account.balance, account.code_commitment, account.storage_root) == (0, 0, 0, self.empty_storage_root)
+        return (account.nonce, account.balance, account.code_commitment, account.storage_root) == (
+            0, 0, 0, self.empty_storage_root,
+        )
 
     def get_storage(self, address: int, slot: int) -> int:
         "The word at `slot` of `address` (0 if unset)."
@@ -232,12 +282,15 @@ class State:
 def _tree_index(key: int, depth: int) -> int: return key & ((1 << depth) - 1)
 
 def _refuse_shared_index(present, key: int, depth: int, what: str) -> None:
-    "CircuitLimitExceeded if a key among `present` other than `key` has `key`'s tree index (its leaf would not open)."
+    """CircuitLimitExceeded if a key among `present` other than `key` has `key`'s tree index (its
+    leaf would not open)."""
     index = _tree_index(key, depth)
     other = next((k for k in present if k != key and _tree_index(k, depth) == index), None)
     if other is not None:
         tree = "account-tree" if what == "addresses" else "storage"
-        raise CircuitLimitExceeded(f"{what} {key:#x} and {other:#x} share {tree} index {index} (depth {depth})")
+        raise CircuitLimitExceeded(
+            f"{what} {key:#x} and {other:#x} share {tree} index {index} (depth {depth})"
+        )
 
 def set_account(state: State, address: int, account: Account) -> None:
     "Write one account and its leaf; a different address already at that tree index is refused."
@@ -246,7 +299,8 @@ def set_account(state: State, address: int, account: Account) -> None:
     if state.is_empty(account):
         state.accounts.pop(address, None); state.account_tree.set(index, 0)
     else:
-        state.accounts[address] = account; state.account_tree.set(index, account_leaf(address, account))
+        state.accounts[address] = account
+        state.account_tree.set(index, account_leaf(address, account))
 
 def set_storage(state: State, address: int, slot: int, value: int) -> None:
     "Write one storage word, its leaf, and the account's new storage root."
@@ -291,7 +345,8 @@ def calldata_words(calldata: bytes) -> list[int]:
     return [int.from_bytes(calldata[i:i + 32], "big") for i in range(0, len(calldata), 32)]
 
 def gas_used(tx: Tx, result: ExecutionResult | None) -> int:
-    "Gas the sender pays for: gas − gas left, less the refund counter capped at half of that (pre-London)."
+    """Gas the sender pays for: gas − gas left, less the refund counter capped at half of that
+    (pre-London)."""
     gas_left = tx.gas - intrinsic_gas(tx.calldata) if result is None else result.gas_left
     used = tx.gas - gas_left
     return used - min(0 if result is None else result.refund, used // 2)
@@ -318,12 +373,22 @@ class BlockRun:
     fee_recipient: int = SEQUENCER_FEE_VAULT   # the account the fees went to
 
 # %% ../nbs/08_evm_circuit.ipynb #bc062bca
-def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, storage_before: Mapping[int, int],
-                       fee_recipient: int = SEQUENCER_FEE_VAULT) -> bool:
-    "Apply the effects of an executed transaction (nonce, fee, value, storage writes); return whether it succeeded."
-    success, fee = result is None or result.outcome is Outcome.SUCCESS, gas_used(tx, result) * tx.gas_price
+def commit_transaction(
+    state: State, tx: Tx, result: ExecutionResult | None, storage_before: Mapping[int, int],
+    fee_recipient: int = SEQUENCER_FEE_VAULT,
+) -> bool:
+    """Apply the effects of an executed transaction (nonce, fee, value, storage writes); return
+    whether it succeeded."""
+    success, fee = (
+        result is None or result.outcome is Outcome.SUCCESS,
+        gas_used(tx, result) * tx.gas_price,
+    )
     sender = state.account(tx.sender)
-    set_account(state, tx.sender, replace(sender, nonce=sender.nonce + 1, balance=sender.balance - fee - tx.value * success))
+    set_account(
+        state,
+        tx.sender,
+        replace(sender, nonce=sender.nonce + 1, balance=sender.balance - fee - tx.value * success),
+    )
     if success:
         recipient = state.account(tx.to)
         set_account(state, tx.to, replace(recipient, balance=recipient.balance + tx.value))
@@ -338,52 +403,80 @@ def commit_transaction(state: State, tx: Tx, result: ExecutionResult | None, sto
 
 # %% ../nbs/08_evm_circuit.ipynb #1cf27789
 def touched_slots(result: ExecutionResult) -> list[int]:
-    "The storage keys a call reads or writes (SLOAD and SSTORE with their operands), in trace order."
-    return [step.stack_inputs[0] for step in result.trace
-            if step.name in ("SLOAD", "SSTORE") and len(step.stack_inputs) == (1 if step.name == "SLOAD" else 2)]
+    """The storage keys a call reads or writes (SLOAD and SSTORE with their operands), in trace
+    order."""
+    return [
+        step.stack_inputs[0]
+        for step in result.trace
+        if step.name in ("SLOAD", "SSTORE")
+        and len(step.stack_inputs) == (1 if step.name == "SLOAD" else 2)
+    ]
 
 def check_transaction(state: State, tx: Tx, fee_recipient: int | None = None) -> None:
-    "Raise InvalidTransaction, UnsupportedTransaction or CircuitLimitExceeded unless `tx` can be applied to `state`."
-    for name, value, bits in (("sender", tx.sender, 160), ("to", tx.to, 160), ("value", tx.value, 256),
-                              ("nonce", tx.nonce, 64), ("gas", tx.gas, MAX_GAS_BITS)):
+    """Raise InvalidTransaction, UnsupportedTransaction or CircuitLimitExceeded unless `tx` can be
+    applied to `state`."""
+    for name, value, bits in (
+        ("sender", tx.sender, 160), ("to", tx.to, 160), ("value", tx.value, 256),
+        ("nonce", tx.nonce, 64), ("gas", tx.gas, MAX_GAS_BITS),
+    ):
         if not isinstance(value, int) or not 0 <= value < 1 << bits:
             raise InvalidTransaction(f"{name} = {value!r} is not a {bits}-bit unsigned value")
     if not isinstance(tx.gas_price, int) or tx.gas_price < 0:
         raise InvalidTransaction(f"gas_price = {tx.gas_price!r} is not an unsigned value")
     if tx.gas_price >> GAS_PRICE_BITS:
-        raise UnsupportedTransaction(f"gas price {tx.gas_price} ≥ 2^{GAS_PRICE_BITS}: this circuit bounds it")
+        raise UnsupportedTransaction(
+            f"gas price {tx.gas_price} ≥ 2^{GAS_PRICE_BITS}: this circuit bounds it"
+        )
     sender, cost = state.account(tx.sender), tx.value + tx.gas * tx.gas_price
     if tx.nonce != sender.nonce:
-        raise InvalidTransaction(f"nonce {tx.nonce}, but account {tx.sender:#x} is at nonce {sender.nonce}")
+        raise InvalidTransaction(
+            f"nonce {tx.nonce}, but account {tx.sender:#x} is at nonce {sender.nonce}"
+        )
     if sender.balance < cost:
-        raise InvalidTransaction(f"account {tx.sender:#x} has {sender.balance} wei, needs {cost} (value + gas limit × gas price)")
+        raise InvalidTransaction(
+            f"account {tx.sender:#x} has {sender.balance} wei, needs {cost} (value + gas limit ×"
+            " gas price)"
+        )
     if tx.gas < intrinsic_gas(tx.calldata):
-        raise InvalidTransaction(f"gas limit {tx.gas} below the intrinsic gas {intrinsic_gas(tx.calldata)}")
+        raise InvalidTransaction(
+            f"gas limit {tx.gas} below the intrinsic gas {intrinsic_gas(tx.calldata)}"
+        )
     if len(tx.calldata) % 32:
-        raise UnsupportedTransaction(f"calldata of {len(tx.calldata)} bytes: this circuit takes whole 32-byte words")
+        raise UnsupportedTransaction(
+            f"calldata of {len(tx.calldata)} bytes: this circuit takes whole 32-byte words"
+        )
     if tx.calldata and not state.account(tx.to).code_commitment:
         raise UnsupportedTransaction(f"calldata to {tx.to:#x}, which has no code")
     paid = [fee_recipient] if fee_recipient is not None and tx.gas_price else []
-    for address in (tx.sender, tx.to, *paid):   # before any write: a shared tree index would leave a leaf unopenable
+    # before any write: a shared tree index would leave a leaf unopenable
+    for address in (tx.sender, tx.to, *paid):
         _refuse_shared_index(state.accounts, address, state.account_depth, "addresses")
 
 def apply_transaction(state: State, tx: Tx, fee_recipient: int = SEQUENCER_FEE_VAULT) -> TxRun:
-    "Check and apply one transaction (running code with the chapter-07 interpreter, traced); all or nothing."
+    """Check and apply one transaction (running code with the chapter-07 interpreter, traced); all
+    or nothing."""
     check_transaction(state, tx, fee_recipient)
     exec_gas, callee = tx.gas - intrinsic_gas(tx.calldata), state.account(tx.to)
     storage_before, result = dict(state.storage.get(tx.to, {})), None
     if callee.code_commitment:
-        result = execute(state.code[callee.code_commitment], calldata=tx.calldata, callvalue=tx.value,
-                         caller=tx.sender, origin=tx.sender, address=tx.to, gas=exec_gas, storage=storage_before,
-                         schedule=SCHEDULE, tracer=record_trace)
-        for slot in touched_slots(result):   # checked before the first write, so a refusal changes nothing
+        result = execute(
+            state.code[callee.code_commitment], calldata=tx.calldata, callvalue=tx.value,
+            caller=tx.sender, origin=tx.sender, address=tx.to, gas=exec_gas, storage=storage_before,
+            schedule=SCHEDULE, tracer=record_trace,
+        )
+        # checked before the first write, so a refusal changes nothing
+        for slot in touched_slots(result):
             _refuse_shared_index(storage_before, slot, state.storage_depth, f"slots of {tx.to:#x}:")
     success = commit_transaction(state, tx, result, storage_before, fee_recipient)
     used = gas_used(tx, result)
     return TxRun(tx, exec_gas, result, success, storage_before, used, used * tx.gas_price)
 
-def apply_block(state: State, txs: Sequence[Tx], fee_recipient: int = SEQUENCER_FEE_VAULT) -> BlockRun:
-    "Apply `txs` to a copy of `state`, fees to `fee_recipient`; raise at the first invalid transaction."
+
+def apply_block(
+    state: State, txs: Sequence[Tx], fee_recipient: int = SEQUENCER_FEE_VAULT
+) -> BlockRun:
+    """Apply `txs` to a copy of `state`, fees to `fee_recipient`; raise at the first invalid
+    transaction."""
     post = state.copy()
     runs = tuple(apply_transaction(post, tx, fee_recipient) for tx in txs)
     return BlockRun(state.root, post.root, runs, post, fee_recipient)
@@ -399,7 +492,12 @@ def tx_commitment(txs: Sequence[Tx]) -> int:
     "The block's transaction commitment: a Poseidon chain over the transactions' fields."
     h = 0
     for tx in txs:
-        h = poseidon([h, tx.sender, tx.to, *limbs(tx.value), tx.nonce, tx.gas, calldata_commitment(tx.calldata), tx.gas_price])
+        h = poseidon(
+            [
+                h, tx.sender, tx.to, *limbs(tx.value), tx.nonce, tx.gas,
+                calldata_commitment(tx.calldata), tx.gas_price,
+            ]
+        )
     return h
 
 # %% ../nbs/08_evm_circuit.ipynb #c7b4a830
@@ -409,7 +507,11 @@ def _lsum(exprs, weights=None) -> LinearCombination:
     "Σ weights[i]·exprs[i] as one linear combination, accumulated in one dict."
     terms: dict[int, int] = {}
     for k, e in zip(weights if weights is not None else [1] * len(exprs), exprs):
-        src = e.terms if isinstance(e, LinearCombination) else {e.id: 1} if isinstance(e, Variable) else ({0: e % R} if e % R else {})
+        src = (
+            e.terms
+            if isinstance(e, LinearCombination)
+            else {e.id: 1} if isinstance(e, Variable) else ({0: e % R} if e % R else {})
+        )
         for i, c in src.items(): terms[i] = (terms.get(i, 0) + k * c) % R
     return LinearCombination({i: c for i, c in terms.items() if c})
 
@@ -423,7 +525,11 @@ class _Span:
     "Counts the constraints added while it is open."
     def __init__(self, b, part): self.b, self.part = b, part
     def __enter__(self): self.start = self.b.cs.n_constraints
-    def __exit__(self, *exc): self.b.spans[self.part] = self.b.spans.get(self.part, 0) + self.b.cs.n_constraints - self.start
+    def __exit__(self, *exc):
+        self.b.spans[self.part] = (
+            self.b.spans.get(self.part, 0) + self.b.cs.n_constraints - self.start
+        )
+
 
 class _Builder:
     "An R1CS under construction, with the values of its private inputs and its wires by group."
@@ -458,20 +564,27 @@ class _Builder:
 
 def _bits_word(b: _Builder, w: Word, name: str) -> list[Variable]:
     "The 256 little-endian bits of a word (range-checks both limbs: 2 × 129 constraints)."
-    return to_bits(b.cs, w.lo, LIMB_BITS, name=f"{name}.lo") + to_bits(b.cs, w.hi, LIMB_BITS, name=f"{name}.hi")
+    return to_bits(b.cs, w.lo, LIMB_BITS, name=f"{name}.lo") + to_bits(
+        b.cs, w.hi, LIMB_BITS, name=f"{name}.hi"
+    )
 
 def _all_zero(b: _Builder, xs: Sequence[Expr], name: str) -> Variable:
-    "1 iff every x is 0: a product of zero tests (3 constraints per x), never one zero test of a sum."
-    flag = is_zero(b.cs, xs[0])   # is_zero(x + y) is 1 also for x = h, y = r − h: a sum mod r is no conjunction
+    """1 iff every x is 0: a product of zero tests (3 constraints per x), never one zero test of a
+    sum."""
+    # is_zero(x + y) is 1 also for x = h, y = r − h: a sum mod r is no conjunction
+    flag = is_zero(b.cs, xs[0])
     for k, x in enumerate(xs[1:]): flag = b.mul(flag, is_zero(b.cs, x), f"{name}.all zero{k}")
     return flag
 
 # %% ../nbs/08_evm_circuit.ipynb #cb1e9333
 def _poseidon_wire(cs: R1CS, inputs: Sequence[Expr]) -> Variable:
-    "Poseidon of `inputs` as a wire: chapter 06's poseidon_gadget constraint for constraint, built with dict sums."
+    """Poseidon of `inputs` as a wire: chapter 06's poseidon_gadget constraint for constraint, built
+    with dict sums."""
     t = len(inputs) + 1
     p = poseidon_params(t); half = p.full_rounds // 2
-    as_terms = lambda e: ({0: e % R} if e % R else {}) if isinstance(e, int) else dict(_lsum([e]).terms)
+    as_terms = lambda e: (
+        ({0: e % R} if e % R else {}) if isinstance(e, int) else dict(_lsum([e]).terms)
+    )
     lanes = [{}] + [as_terms(x) for x in inputs]
     for r in range(p.full_rounds + p.partial_rounds):
         full = r < half or r >= half + p.partial_rounds
@@ -494,8 +607,12 @@ def _poseidon_wire(cs: R1CS, inputs: Sequence[Expr]) -> Variable:
     cs.assert_equal(wire, out, label="poseidon")
     return wire
 
-def _merkle_root(cs: R1CS, leaf: Expr, path_bits: Sequence[Expr], siblings: Sequence[Expr]) -> Variable:
-    "chapter 06's merkle_root_gadget (a conditional swap and a Poseidon per level), with `_poseidon_wire`."
+
+def _merkle_root(
+    cs: R1CS, leaf: Expr, path_bits: Sequence[Expr], siblings: Sequence[Expr]
+) -> Variable:
+    """chapter 06's merkle_root_gadget (a conditional swap and a Poseidon per level), with
+    `_poseidon_wire`."""
     node = leaf
     for bit, sibling in zip(path_bits, siblings):
         left, right = cond_swap(cs, bit, node, sibling)
@@ -504,13 +621,18 @@ def _merkle_root(cs: R1CS, leaf: Expr, path_bits: Sequence[Expr], siblings: Sequ
 
 # %% ../nbs/08_evm_circuit.ipynb #b239673a
 def _adder(b: _Builder, a: Word, bw: Word, sub: Expr, gt: Expr, name: str) -> tuple[Word, Variable]:
-    "z and the top carry of the shared adder: a+b (default), a−b with borrow (sub), b−a with borrow (gt)."
+    """z and the top carry of the shared adder: a+b (default), a−b with borrow (sub), b−a with
+    borrow (gt)."""
     def z_of(w, part):
         x, y = from_limbs(w[a.hi], w[a.lo]), from_limbs(w[bw.hi], w[bw.lo])
         z = (x - y) if w[sub] else (y - x) if w[gt] else (x + y)
         return limbs(z % 2**256)[part]
-    z = Word(b.cs.private(f"{name}.z.hi", lambda w: z_of(w, 0)), b.cs.private(f"{name}.z.lo", lambda w: z_of(w, 1)))
-    to_bits(b.cs, z.hi, LIMB_BITS, name=f"{name}.z.hi"); to_bits(b.cs, z.lo, LIMB_BITS, name=f"{name}.z.lo")
+    z = Word(
+        b.cs.private(f"{name}.z.hi", lambda w: z_of(w, 0)),
+        b.cs.private(f"{name}.z.lo", lambda w: z_of(w, 1)),
+    )
+    to_bits(b.cs, z.hi, LIMB_BITS, name=f"{name}.z.hi")
+    to_bits(b.cs, z.lo, LIMB_BITS, name=f"{name}.z.lo")
     X, Y, Z = {}, {}, {}
     for part in ("hi", "lo"):
         av, bv, zv = getattr(a, part), getattr(bw, part), getattr(z, part)
@@ -522,7 +644,9 @@ def _adder(b: _Builder, a: Word, bw: Word, sub: Expr, gt: Expr, name: str) -> tu
     c1 = b.cs.private(f"{name}.c1", lambda w: (w[X["hi"]] + w[Y["hi"]] + w[c0]) >> LIMB_BITS)
     assert_boolean(b.cs, c0, f"{name}.c0 boolean"); assert_boolean(b.cs, c1, f"{name}.c1 boolean")
     b.eq(_lsum([X["lo"], Y["lo"]]), _lsum([Z["lo"], c0], [1, LIMB]), f"{name}: low limbs add up")
-    b.eq(_lsum([X["hi"], Y["hi"], c0]), _lsum([Z["hi"], c1], [1, LIMB]), f"{name}: high limbs add up")
+    b.eq(
+        _lsum([X["hi"], Y["hi"], c0]), _lsum([Z["hi"], c1], [1, LIMB]), f"{name}: high limbs add up"
+    )
     return z, c1
 
 # %% ../nbs/08_evm_circuit.ipynb #0882a3dc
@@ -530,13 +654,23 @@ def _multiplier(b: _Builder, abits: list, bbits: list, name: str) -> Word:
     "a·b mod 2^256 from 64-bit limbs: ten partial products, two range-checked carries."
     A = [_lsum(abits[64 * i:64 * i + 64], [1 << j for j in range(64)]) for i in range(4)]
     B = [_lsum(bbits[64 * i:64 * i + 64], [1 << j for j in range(64)]) for i in range(4)]
-    p = {(i, j): b.mul(A[i], B[j], f"{name}.a{i}b{j}") for i in range(4) for j in range(4) if i + j < 4}
+    p = {
+        (i, j): b.mul(A[i], B[j], f"{name}.a{i}b{j}")
+        for i in range(4)
+        for j in range(4)
+        if i + j < 4
+    }
     t = [_lsum([p[i, k - i] for i in range(k + 1)]) for k in range(4)]
     def m_of(w, part):
-        x = sum(w[A[i]] << (64 * i) for i in range(4)); y = sum(w[B[i]] << (64 * i) for i in range(4))
+        x = sum(w[A[i]] << (64 * i) for i in range(4))
+        y = sum(w[B[i]] << (64 * i) for i in range(4))
         return limbs(x * y % 2**256)[part]
-    m = Word(b.cs.private(f"{name}.m.hi", lambda w: m_of(w, 0)), b.cs.private(f"{name}.m.lo", lambda w: m_of(w, 1)))
-    to_bits(b.cs, m.hi, LIMB_BITS, name=f"{name}.m.hi"); to_bits(b.cs, m.lo, LIMB_BITS, name=f"{name}.m.lo")
+    m = Word(
+        b.cs.private(f"{name}.m.hi", lambda w: m_of(w, 0)),
+        b.cs.private(f"{name}.m.lo", lambda w: m_of(w, 1)),
+    )
+    to_bits(b.cs, m.hi, LIMB_BITS, name=f"{name}.m.hi")
+    to_bits(b.cs, m.lo, LIMB_BITS, name=f"{name}.m.lo")
     low, high = _lsum([t[0], t[1]], [1, 1 << 64]), _lsum([t[2], t[3]], [1, 1 << 64])
     k1 = b.cs.private(f"{name}.k1", lambda w: (w[low] - w[m.lo]) % R >> LIMB_BITS)
     k2 = b.cs.private(f"{name}.k2", lambda w: (w[high] + w[k1] - w[m.hi]) % R >> LIMB_BITS)
@@ -554,13 +688,16 @@ class _Row:
     op: Expr = 0; imm: Word | None = None; is_jumpdest: Expr = 0
 
 def _lookup(b: _Builder, cfg: CircuitConfig, row: _Row, table: list, name: str) -> None:
-    "Fill row.op, row.imm and row.is_jumpdest from the code table at row.pc (4·code_size + 4 constraints)."
+    """Fill row.op, row.imm and row.is_jumpdest from the code table at row.pc (4·code_size + 4
+    constraints)."""
     pc = row.pc
     e = [b.cs.private(f"{name}.e{j}", lambda w, j=j: int(w[pc] == j)) for j in range(cfg.code_size)]
     for j, v in enumerate(e): assert_boolean(b.cs, v, f"{name}.e{j} boolean")
     b.eq(_lsum(e), 1, f"{name}: pc is one code position")
     b.eq(_lsum(e, list(range(cfg.code_size))), pc, f"{name}: that position is pc")
-    read = lambda k: _lsum([b.mul(e[j], table[j][k], f"{name}.read{k}.{j}") for j in range(cfg.code_size)])
+    read = lambda k: _lsum(
+        [b.mul(e[j], table[j][k], f"{name}.read{k}.{j}") for j in range(cfg.code_size)]
+    )
     row.op, row.imm = read(0), Word(read(1), read(2))
     row.is_jumpdest = is_zero(b.cs, _lsum([row.op, -0x5B]))
 
@@ -590,7 +727,8 @@ def _select(b: _Builder, choices: list[tuple[Expr, Word | Expr]], name: str) -> 
     hi, lo = [], []
     for k, (sel, value) in enumerate(choices):
         if isinstance(value, Word):
-            if not (isinstance(value.hi, int) and value.hi == 0): hi.append(b.mul(sel, value.hi, f"{name}.hi{k}"))
+            if not (isinstance(value.hi, int) and value.hi == 0):
+                hi.append(b.mul(sel, value.hi, f"{name}.hi{k}"))
             lo.append(b.mul(sel, value.lo, f"{name}.lo{k}"))
         else: lo.append(b.mul(sel, value, f"{name}.lo{k}"))
     return Word(_lsum(hi), _lsum(lo))
@@ -599,33 +737,62 @@ def _select(b: _Builder, choices: list[tuple[Expr, Word | Expr]], name: str) -> 
 def _alu(b: _Builder, row: _Row, s: dict, name: str) -> dict:
     "Bits of a and b, and the results of ADD, SUB, MUL, LT, GT, EQ, ISZERO, AND, OR, XOR, NOT."
     a, bw = row.stack[0], row.stack[1]
-    with b.count("bits of a, b"): abits, bbits = _bits_word(b, a, f"{name}.a"), _bits_word(b, bw, f"{name}.b")
-    with b.count("adder (ADD SUB LT GT)"): z, borrow = _adder(b, a, bw, _lsum([s["SUB"], s["LT"]]), s["GT"], f"{name}.adder")
+    with b.count("bits of a, b"):
+        abits, bbits = _bits_word(b, a, f"{name}.a"), _bits_word(b, bw, f"{name}.b")
+    with b.count("adder (ADD SUB LT GT)"):
+        z, borrow = _adder(b, a, bw, _lsum([s["SUB"], s["LT"]]), s["GT"], f"{name}.adder")
     with b.count("multiplier (MUL)"): product = _multiplier(b, abits, bbits, f"{name}.mul")
-    with b.count("bit products (AND OR XOR)"): p = [b.mul(abits[i], bbits[i], f"{name}.and{i}") for i in range(256)]
+    with b.count("bit products (AND OR XOR)"):
+        p = [b.mul(abits[i], bbits[i], f"{name}.and{i}") for i in range(256)]
     pow128 = [1 << i for i in range(LIMB_BITS)]
     and_ = Word(_lsum(p[128:], pow128), _lsum(p[:128], pow128))
     lin = lambda *terms: Word(_lsum([x.hi for x, _ in terms], [k for _, k in terms]),
                               _lsum([x.lo for x, _ in terms], [k for _, k in terms]))
     with b.count("zero tests (EQ ISZERO JUMPI)"):
-        # one zero test of hi + lo is enough here: the bits above range-check both limbs, and 2^129 < r
-        a_is_zero, b_is_zero = is_zero(b.cs, _lsum([a.hi, a.lo])), is_zero(b.cs, _lsum([bw.hi, bw.lo]))
-        equal = b.mul(is_zero(b.cs, _lsum([a.hi, bw.hi], [1, -1])), is_zero(b.cs, _lsum([a.lo, bw.lo], [1, -1])), f"{name}.eq")
-    return dict(a=a, b=bw, abits=abits, bbits=bbits, sum=z, borrow=borrow, product=product, and_=and_,
-                or_=lin((a, 1), (bw, 1), (and_, -1)), xor=lin((a, 1), (bw, 1), (and_, -2)),
-                not_=Word(_lsum([a.hi], [-1]) + LIMB_MASK, _lsum([a.lo], [-1]) + LIMB_MASK),
-                a_is_zero=a_is_zero, b_is_zero=b_is_zero, equal=equal)
+        # one zero test of hi + lo is enough here: the bits above range-check both limbs, and 2^129
+        # < r
+        a_is_zero, b_is_zero = is_zero(b.cs, _lsum([a.hi, a.lo])), is_zero(
+            b.cs, _lsum([bw.hi, bw.lo])
+        )
+        equal = b.mul(
+            is_zero(b.cs, _lsum([a.hi, bw.hi], [1, -1])),
+            is_zero(b.cs, _lsum([a.lo, bw.lo], [1, -1])),
+            f"{name}.eq",
+        )
+    return dict(
+        a=a, b=bw, abits=abits, bbits=bbits, sum=z, borrow=borrow, product=product, and_=and_,
+        or_=lin((a, 1), (bw, 1), (and_, -1)),
+        xor=lin((a, 1), (bw, 1), (and_, -2)),
+        not_=Word(_lsum([a.hi], [-1]) + LIMB_MASK, _lsum([a.lo], [-1]) + LIMB_MASK),
+        a_is_zero=a_is_zero,
+        b_is_zero=b_is_zero,
+        equal=equal,
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #efe6c8c6
-def _calldata_read(b: _Builder, cfg: CircuitConfig, alu: dict, s: dict, words: list[Word], name: str) -> Word:
+def _calldata_read(
+    b: _Builder, cfg: CircuitConfig, alu: dict, s: dict, words: list[Word], name: str
+) -> Word:
     "Calldata word a/32 (0 past the end); unaligned offsets are unprovable."
     abits, L = alu["abits"], cfg.calldata_words.bit_length() - 1
-    b.cs.constrain(s["CALLDATALOAD"], _lsum(abits[:5]), 0, label=f"{name}: CALLDATALOAD offset is a multiple of 32")
+    b.cs.constrain(
+        s["CALLDATALOAD"],
+        _lsum(abits[:5]),
+        0,
+        label=f"{name}: CALLDATALOAD offset is a multiple of 32",
+    )
     inside = is_zero(b.cs, _lsum([alu["a"].hi, *abits[5 + L:128]]))
     index = _lsum(abits[5:5 + L], [1 << i for i in range(L)])
-    pick = [b.hint_bit(f"{name}.cd{m}", lambda w, m=m: w[inside] == 1 and w[index] == m) for m in range(len(words))]
+    pick = [
+        b.hint_bit(f"{name}.cd{m}", lambda w, m=m: w[inside] == 1 and w[index] == m)
+        for m in range(len(words))
+    ]
     b.eq(_lsum(pick), inside, f"{name}: calldata word picked iff inside")
-    b.eq(_lsum(pick, list(range(len(words)))), b.mul(index, inside, f"{name}.cd index"), f"{name}: the picked word is a/32")
+    b.eq(
+        _lsum(pick, list(range(len(words)))),
+        b.mul(index, inside, f"{name}.cd index"),
+        f"{name}: the picked word is a/32",
+    )
     return _select(b, list(zip(pick, words)), f"{name}.cd")
 
 def _storage_read(b: _Builder, row: _Row, alu: dict, s: dict, stack_ok: Expr, slots: list[Word],
@@ -633,18 +800,33 @@ def _storage_read(b: _Builder, row: _Row, alu: dict, s: dict, stack_ok: Expr, sl
     "The one-hot entry of the storage cache an SLOAD/SSTORE touches, and its current value."
     a = alu["a"]
     access = b.mul(_lsum([s["SLOAD"], s["SSTORE"]]), stack_ok, f"{name}.storage access")
-    pick = [b.hint_bit(f"{name}.q{k}", lambda w, k=k: w[access] == 1 and w[slot_used[k]] == 1 and (w[slots[k].hi], w[slots[k].lo]) == (w[a.hi], w[a.lo]))
-            for k in range(len(slots))]
+    pick = [
+        b.hint_bit(
+            f"{name}.q{k}",
+            lambda w, k=k: w[access] == 1
+            and w[slot_used[k]] == 1
+            and (w[slots[k].hi], w[slots[k].lo]) == (w[a.hi], w[a.lo]),
+        )
+        for k in range(len(slots))
+    ]
     b.eq(_lsum(pick), access, f"{name}: one cache entry per storage access")
-    for k, q in enumerate(pick): b.cs.constrain(q, _lsum([1, slot_used[k]], [1, -1]), 0, label=f"{name}: entry {k} is used")
+    for k, q in enumerate(pick):
+        b.cs.constrain(q, _lsum([1, slot_used[k]], [1, -1]), 0, label=f"{name}: entry {k} is used")
     key = _select(b, list(zip(pick, slots)), f"{name}.key")
     for part in ("hi", "lo"):
-        b.eq(getattr(key, part), b.mul(access, getattr(a, part), f"{name}.key.{part}"), f"{name}: storage key = a ({part})")
+        b.eq(
+            getattr(key, part),
+            b.mul(access, getattr(a, part), f"{name}.key.{part}"),
+            f"{name}: storage key = a ({part})",
+        )
     return pick, _select(b, list(zip(pick, row.cache)), f"{name}.current")
 
 # %% ../nbs/08_evm_circuit.ipynb #f16d8d6d
-def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tuple[LinearCombination, Variable, Variable]:
-    "The step's gas cost (for the non-forced cases), the forced out-of-gas flag of huge memory ranges, and 'b clears a word'."
+def _gas_cost(
+    b: _Builder, alu: dict, s: dict, current: Word, name: str
+) -> tuple[LinearCombination, Variable, Variable]:
+    """The step's gas cost (for the non-forced cases), the forced out-of-gas flag of huge memory
+    ranges, and 'b clears a word'."""
     sch, abits, bbits = SCHEDULE, alu["abits"], alu["bbits"]
     static = _lsum([s[c.name] for c in OP_CLASSES], [c.gas for c in OP_CLASSES])
     current_zero = _all_zero(b, [current.hi, current.lo], f"{name}.current")
@@ -653,39 +835,85 @@ def _gas_cost(b: _Builder, alu: dict, s: dict, current: Word, name: str) -> tupl
     sstore_extra = b.mul(s["SSTORE"], setting, f"{name}.sstore set cost")
     small = is_zero(b.cs, _lsum([alu["a"].hi, alu["b"].hi, *abits[32:128], *bbits[32:128]]))
     pow32 = [1 << i for i in range(32)]
-    end_bits = to_bits(b.cs, _lsum([*abits[:32], *bbits[:32], 31], pow32 + pow32 + [1]), 34, name=f"{name}.mem end")
+    end_bits = to_bits(
+        b.cs, _lsum([*abits[:32], *bbits[:32], 31], pow32 + pow32 + [1]), 34, name=f"{name}.mem end"
+    )
     words = _lsum(end_bits[5:], [1 << i for i in range(29)])
     square = b.mul(words, words, f"{name}.mem words²")
-    quotient = b.cs.private(f"{name}.mem q", lambda w: w[square] // sch.memory_quadratic_denominator)
-    remainder = b.cs.private(f"{name}.mem r", lambda w: w[square] % sch.memory_quadratic_denominator)
-    to_bits(b.cs, quotient, 50, name=f"{name}.mem q"); to_bits(b.cs, remainder, 9, name=f"{name}.mem r")
-    b.eq(square, _lsum([quotient, remainder], [sch.memory_quadratic_denominator, 1]), f"{name}: words² = 512q + r")
+    quotient = b.cs.private(
+        f"{name}.mem q", lambda w: w[square] // sch.memory_quadratic_denominator
+    )
+    remainder = b.cs.private(
+        f"{name}.mem r", lambda w: w[square] % sch.memory_quadratic_denominator
+    )
+    to_bits(b.cs, quotient, 50, name=f"{name}.mem q")
+    to_bits(b.cs, remainder, 9, name=f"{name}.mem r")
+    b.eq(
+        square,
+        _lsum([quotient, remainder], [sch.memory_quadratic_denominator, 1]),
+        f"{name}: words² = 512q + r",
+    )
     expands = b.mul(_lsum([s["RETURN"], s["REVERT"]]), 1 - alu["b_is_zero"], f"{name}.mem expands")
     force = b.mul(expands, 1 - small, f"{name}.mem range forces out of gas")
-    memory = b.mul(_lsum([expands, force], [1, -1]), _lsum([words, quotient], [sch.memory, 1]), f"{name}.mem cost")
-    return _lsum([static, sstore_extra, memory], [1, sch.storage_set - sch.storage_update, 1]), force, clearing
+    memory = b.mul(
+        _lsum([expands, force], [1, -1]),
+        _lsum([words, quotient], [sch.memory, 1]),
+        f"{name}.mem cost",
+    )
+    return (
+        _lsum([static, sstore_extra, memory], [1, sch.storage_set - sch.storage_update, 1]),
+        force,
+        clearing,
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #a9827de7
-def _stack_move(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, moves: Expr, result: Word, name: str) -> None:
+def _stack_move(
+    b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, moves: Expr, result: Word,
+    name: str,
+) -> None:
     "Constrain the next row's stack and size from this row's and the selected result."
     g = lambda sel, tag: b.mul(sel, moves, f"{name}.moves {tag}")
     push, binary, pop1, pop2 = (g(_group(s, k), k) for k in ("push", "binary", "pop1", "pop2"))
     swap = [g(s[f"SWAP{n}"], f"swap{n}") for n in range(1, 5)]
-    write = g(_lsum([_group(s, "push"), _group(s, "binary"), _group(s, "unary"), *(s[f"SWAP{n}"] for n in range(1, 5))]), "write")
+    write = g(
+        _lsum(
+            [
+                _group(s, "push"),
+                _group(s, "binary"),
+                _group(s, "unary"),
+                *(s[f"SWAP{n}"] for n in range(1, 5)),
+            ]
+        ),
+        "write",
+    )
     D = cfg.stack_depth
     for part in ("hi", "lo"):
         x = lambda j: getattr(row.stack[j], part) if j < D else 0
         diff = lambda j, i: _lsum([x(j), x(i)], [1, -1])
         for i in range(D):
             if i == 0:
-                terms = [x(0), b.mul(pop1, diff(1, 0), f"{name}.st0a.{part}"), b.mul(pop2, diff(2, 0), f"{name}.st0b.{part}"),
-                         b.mul(write, _lsum([getattr(result, part), x(0)], [1, -1]), f"{name}.st0c.{part}")]
+                terms = [
+                    x(0),
+                    b.mul(pop1, diff(1, 0), f"{name}.st0a.{part}"),
+                    b.mul(pop2, diff(2, 0), f"{name}.st0b.{part}"),
+                    b.mul(
+                        write, _lsum([getattr(result, part), x(0)], [1, -1]), f"{name}.st0c.{part}"
+                    ),
+                ]
             else:
-                terms = [x(i), b.mul(_lsum([pop1, binary]), diff(i + 1, i), f"{name}.st{i}a.{part}"),
-                         b.mul(pop2, diff(i + 2, i), f"{name}.st{i}b.{part}"), b.mul(push, diff(i - 1, i), f"{name}.st{i}c.{part}")]
+                terms = [
+                    x(i),
+                    b.mul(_lsum([pop1, binary]), diff(i + 1, i), f"{name}.st{i}a.{part}"),
+                    b.mul(pop2, diff(i + 2, i), f"{name}.st{i}b.{part}"),
+                    b.mul(push, diff(i - 1, i), f"{name}.st{i}c.{part}"),
+                ]
                 if i <= 4: terms.append(b.mul(swap[i - 1], diff(0, i), f"{name}.st{i}d.{part}"))
             b.eq(getattr(nxt.stack[i], part), _lsum(terms), f"{name}: stack word {i} ({part})")
-    b.eq(nxt.size, _lsum([row.size, push, binary, pop1, pop2], [1, 1, -1, -1, -2]), f"{name}: stack size")
+    b.eq(
+        nxt.size,
+        _lsum([row.size, push, binary, pop1, pop2], [1, 1, -1, -1, -2]),
+        f"{name}: stack size",
+    )
     to_bits(b.cs, _lsum([D, nxt.size], [1, -1]), 6, name=f"{name}.stack fits")
 
 # %% ../nbs/08_evm_circuit.ipynb #67173f90
@@ -694,51 +922,104 @@ class _Unit:
     "What a step sees of its call: caller, value, calldata, and the keys of the storage cache."
     caller: Word; value: Word; calldata: list[Word]; slots: list[Word]; slot_used: list[Expr]
 
-def _control(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, alu: dict, underflow: Expr,
-             cost: Expr, force: Expr, name: str) -> tuple[LinearCombination, Variable, Variable]:
-    "The halt flags, the next row's running bit, pc and gas; return (completes, ended with success, gas left if it ended)."
+
+def _control(
+    b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, s: dict, alu: dict, underflow: Expr,
+    cost: Expr, force: Expr, name: str,
+) -> tuple[LinearCombination, Variable, Variable]:
+    """The halt flags, the next row's running bit, pc and gas; return (completes, ended with
+    success, gas left if it ended)."""
     stack_ok = _lsum([row.running, underflow], [1, -1])
     below = less_than(b.cs, row.gas, cost, GAS_BITS, assume_in_range=True)
-    out_of_gas = b.mul(stack_ok, _lsum([below, force, b.mul(below, force, f"{name}.oog and")], [1, 1, -1]), f"{name}.out of gas")
+    out_of_gas = b.mul(
+        stack_ok,
+        _lsum([below, force, b.mul(below, force, f"{name}.oog and")], [1, 1, -1]),
+        f"{name}.out of gas",
+    )
     ok = _lsum([stack_ok, out_of_gas, s["INVALID"]], [1, -1, -1])
     log_c, a = cfg.code_size.bit_length() - 1, alu["a"]
     in_code = is_zero(b.cs, _lsum([a.hi, *alu["abits"][log_c:128]]))
     destination = _lsum(alu["abits"][:log_c], [1 << i for i in range(log_c)])
-    taken = b.mul(_lsum([s["JUMP"], b.mul(s["JUMPI"], 1 - alu["b_is_zero"], f"{name}.jumpi taken")]), ok, f"{name}.jump taken")
-    jumped = b.mul(taken, b.mul(in_code, nxt.is_jumpdest, f"{name}.lands on JUMPDEST"), f"{name}.jumped")
+    taken = b.mul(
+        _lsum([s["JUMP"], b.mul(s["JUMPI"], 1 - alu["b_is_zero"], f"{name}.jumpi taken")]),
+        ok,
+        f"{name}.jump taken",
+    )
+    jumped = b.mul(
+        taken, b.mul(in_code, nxt.is_jumpdest, f"{name}.lands on JUMPDEST"), f"{name}.jumped"
+    )
     stopped = b.mul(_lsum([s["STOP"], s["RETURN"]]), ok, f"{name}.stopped")
     reverted = b.mul(s["REVERT"], ok, f"{name}.reverted")
-    ends = _lsum([underflow, out_of_gas, s["INVALID"], taken, jumped, stopped, reverted], [1, 1, 1, 1, -1, 1, 1])
+    ends = _lsum(
+        [underflow, out_of_gas, s["INVALID"], taken, jumped, stopped, reverted],
+        [1, 1, 1, 1, -1, 1, 1],
+    )
     moves = _lsum([row.running, ends], [1, -1])
     b.eq(nxt.running, moves, f"{name}: next row runs iff the step completed")
     push_width = b.mul(s["PUSH"], _lsum([row.op, -0x5F]), f"{name}.push width")
-    jump_to = b.mul(b.mul(taken, in_code, f"{name}.jump in code"), _lsum([destination, row.pc], [1, -1]), f"{name}.pc jump")
-    b.eq(nxt.pc, _lsum([row.pc, moves, jumped, b.mul(push_width, moves, f"{name}.pc push"), jump_to], [1, 1, -1, 1, 1]),
-         f"{name}: program counter")
-    b.eq(nxt.gas, _lsum([row.gas, b.mul(cost, moves, f"{name}.gas charged")], [1, -1]), f"{name}: gas")
-    left = b.mul(_lsum([stopped, reverted]), _lsum([row.gas, cost], [1, -1]), f"{name}.gas left at the end")
+    jump_to = b.mul(
+        b.mul(taken, in_code, f"{name}.jump in code"),
+        _lsum([destination, row.pc], [1, -1]),
+        f"{name}.pc jump",
+    )
+    b.eq(
+        nxt.pc,
+        _lsum(
+            [row.pc, moves, jumped, b.mul(push_width, moves, f"{name}.pc push"), jump_to],
+            [1, 1, -1, 1, 1],
+        ),
+        f"{name}: program counter",
+    )
+    b.eq(
+        nxt.gas,
+        _lsum([row.gas, b.mul(cost, moves, f"{name}.gas charged")], [1, -1]),
+        f"{name}: gas",
+    )
+    left = b.mul(
+        _lsum([stopped, reverted]), _lsum([row.gas, cost], [1, -1]), f"{name}.gas left at the end"
+    )
     return moves, stopped, left
 
 # %% ../nbs/08_evm_circuit.ipynb #2d872100
-def _step(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, name: str) -> tuple[Variable, Variable, Variable]:
-    "Constrain one EVM step from `row` to `nxt`; return its flags 'ended with success', 'cleared a word' and its gas left at the end."
+def _step(
+    b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, name: str
+) -> tuple[Variable, Variable, Variable]:
+    """Constrain one EVM step from `row` to `nxt`; return its flags 'ended with success', 'cleared a
+    word' and its gas left at the end."""
     with b.count("selectors"): s = _decode(b, row, name)
     alu = _alu(b, row, s, name)
     need = _lsum([s[c.name] for c in OP_CLASSES], [c.needs for c in OP_CLASSES])
-    with b.count("halts, jumps, pc"): underflow = less_than(b.cs, row.size, need, 6, assume_in_range=True)
+    with b.count("halts, jumps, pc"):
+        underflow = less_than(b.cs, row.size, need, 6, assume_in_range=True)
     with b.count("storage cache (SLOAD SSTORE)"):
-        pick, current = _storage_read(b, row, alu, s, _lsum([row.running, underflow], [1, -1]), unit.slots, unit.slot_used, name)
+        pick, current = _storage_read(
+            b, row, alu, s,
+            _lsum([row.running, underflow], [1, -1]),
+            unit.slots,
+            unit.slot_used,
+            name,
+        )
     with b.count("gas"): cost, force, clearing = _gas_cost(b, alu, s, current, name)
-    with b.count("halts, jumps, pc"): moves, stopped, left = _control(b, cfg, row, nxt, s, alu, underflow, cost, force, name)
-    with b.count("calldata (CALLDATALOAD)"): calldata = _calldata_read(b, cfg, alu, s, unit.calldata, name)
+    with b.count("halts, jumps, pc"):
+        moves, stopped, left = _control(b, cfg, row, nxt, s, alu, underflow, cost, force, name)
+    with b.count("calldata (CALLDATALOAD)"):
+        calldata = _calldata_read(b, cfg, alu, s, unit.calldata, name)
     with b.count("result and stack"):
-        result = _select(b, [(_lsum([s["ADD"], s["SUB"]]), alu["sum"]), (s["MUL"], alu["product"]),
-                             (_lsum([s["LT"], s["GT"]]), alu["borrow"]), (s["EQ"], alu["equal"]), (s["ISZERO"], alu["a_is_zero"]),
-                             (s["AND"], alu["and_"]), (s["OR"], alu["or_"]), (s["XOR"], alu["xor"]), (s["NOT"], alu["not_"]),
-                             (s["CALLER"], unit.caller), (s["CALLVALUE"], unit.value), (s["PC"], row.pc), (s["PUSH"], row.imm),
-                             (s["CALLDATALOAD"], calldata), (s["SLOAD"], current),
-                             *((s[f"DUP{n}"], row.stack[n - 1]) for n in range(1, 5)),
-                             *((s[f"SWAP{n}"], row.stack[n]) for n in range(1, 5))], f"{name}.result")
+        result = _select(
+            b,
+            [
+                (_lsum([s["ADD"], s["SUB"]]), alu["sum"]),
+                (s["MUL"], alu["product"]),
+                (_lsum([s["LT"], s["GT"]]), alu["borrow"]),
+                (s["EQ"], alu["equal"]), (s["ISZERO"], alu["a_is_zero"]), (s["AND"], alu["and_"]),
+                (s["OR"], alu["or_"]), (s["XOR"], alu["xor"]), (s["NOT"], alu["not_"]),
+                (s["CALLER"], unit.caller), (s["CALLVALUE"], unit.value), (s["PC"], row.pc),
+                (s["PUSH"], row.imm), (s["CALLDATALOAD"], calldata), (s["SLOAD"], current),
+                *((s[f"DUP{n}"], row.stack[n - 1]) for n in range(1, 5)),
+                *((s[f"SWAP{n}"], row.stack[n]) for n in range(1, 5)),
+            ],
+            f"{name}.result",
+        )
         _stack_move(b, cfg, row, nxt, s, moves, result, name)
     with b.count("storage cache (SLOAD SSTORE)"):
         stores = b.mul(s["SSTORE"], moves, f"{name}.stores")
@@ -746,24 +1027,51 @@ def _step(b: _Builder, cfg: CircuitConfig, row: _Row, nxt: _Row, unit: _Unit, na
             q_store = b.mul(q, stores, f"{name}.stores in {k}")
             for part in ("hi", "lo"):
                 old = getattr(row.cache[k], part)
-                new = _lsum([old, b.mul(q_store, _lsum([getattr(alu["b"], part), old], [1, -1]), f"{name}.w{k}.{part}")])
+                new = _lsum(
+                    [
+                        old,
+                        b.mul(
+                            q_store,
+                            _lsum([getattr(alu["b"], part), old], [1, -1]),
+                            f"{name}.w{k}.{part}",
+                        ),
+                    ]
+                )
                 b.eq(getattr(nxt.cache[k], part), new, f"{name}: storage cache entry {k} ({part})")
     with b.count("gas"): clears = b.mul(stores, clearing, f"{name}.clears")
     return stopped, clears, left
 
 # %% ../nbs/08_evm_circuit.ipynb #903f37f2
-def _sorted_entries(b: _Builder, used: list[Expr], indices: list[Expr], depth: int, name: str) -> None:
+def _sorted_entries(
+    b: _Builder, used: list[Expr], indices: list[Expr], depth: int, name: str
+) -> None:
     "Used entries first, with strictly increasing tree indices."
     for k in range(1, len(used)):
-        b.cs.constrain(used[k], _lsum([1, used[k - 1]], [1, -1]), 0, label=f"{name}: used entries come first ({k})")
+        b.cs.constrain(
+            used[k],
+            _lsum([1, used[k - 1]], [1, -1]),
+            0,
+            label=f"{name}: used entries come first ({k})",
+        )
         increasing = less_than(b.cs, indices[k - 1], indices[k], depth, assume_in_range=True)
-        b.cs.constrain(used[k], _lsum([1, increasing], [1, -1]), 0, label=f"{name}: tree indices increase ({k})")
+        b.cs.constrain(
+            used[k],
+            _lsum([1, increasing], [1, -1]),
+            0,
+            label=f"{name}: tree indices increase ({k})",
+        )
+
 
 def _write_back(b: _Builder, root: Expr, entries: list[dict], name: str) -> LinearCombination:
     "Chain the leaf updates of the used entries from `root`; return the final root."
     for k, e in enumerate(entries):
         old = _merkle_root(b.cs, e["old_leaf"], e["bits"], e["siblings"])
-        b.cs.constrain(e["used"], _lsum([old, root], [1, -1]), 0, label=f"{name}: entry {k} opens under the current root")
+        b.cs.constrain(
+            e["used"],
+            _lsum([old, root], [1, -1]),
+            0,
+            label=f"{name}: entry {k} opens under the current root",
+        )
         new = _merkle_root(b.cs, e["new_leaf"], e["bits"], e["siblings"])
         root = _lsum([root, b.mul(e["used"], _lsum([new, root], [1, -1]), f"{name}.root{k}")])
     return root
@@ -776,33 +1084,76 @@ def _leaf(b: _Builder, empty: Expr, inputs: list[Expr], name: str) -> Variable:
 @dataclass
 class _UnitValues:
     "The witness values of one execution unit, read from the trace (zeros for an unused unit)."
-    used: int = 0; caller: int = 0; value: int = 0; gas: int = 0; calldata: tuple = (); code: int = 0
+    used: int = 0
+    caller: int = 0
+    value: int = 0
+    gas: int = 0
+    calldata: tuple = ()
+    code: int = 0
     table: tuple = (); chunks: int = 0; sroot_before: int = 0
     slots: tuple = ()        # (slot, value before) per used cache entry, by tree index
     siblings: tuple = ()     # one Merkle path (tuple of siblings) per used entry
     rows: tuple = ()         # per state row: (running, pc, gas, stack tuple top first, cache tuple)
 
-def _calldata_circuit(b: _Builder, cfg: CircuitConfig, uv: _UnitValues, name: str) -> tuple[list[Word], Expr, Expr]:
+
+def _calldata_circuit(
+    b: _Builder, cfg: CircuitConfig, uv: _UnitValues, name: str
+) -> tuple[list[Word], Expr, Expr]:
     "The calldata words (range-checked), their commitment and their intrinsic gas cost."
     n_words = b.inp(f"{name}.n_words", len(uv.calldata), "txs")
     padded = list(uv.calldata) + [0] * (cfg.calldata_words - len(uv.calldata))
     words = [b.word(f"{name}.data{m}", padded[m], "txs") for m in range(cfg.calldata_words)]
-    present = [b.hint_bit(f"{name}.data{m} present", lambda w, m=m: m < w[n_words]) for m in range(cfg.calldata_words)]
+    present = [
+        b.hint_bit(f"{name}.data{m} present", lambda w, m=m: m < w[n_words])
+        for m in range(cfg.calldata_words)
+    ]
     b.eq(_lsum(present), n_words, f"{name}: words present")
     commitment, cost = 0, []
     for m, (word, flag) in enumerate(zip(words, present)):
-        if m: b.cs.constrain(flag, 1 - present[m - 1], 0, label=f"{name}: calldata words are a prefix")
-        b.zero_unless(flag, word.hi, f"{name}: absent word {m} is 0 (hi)"); b.zero_unless(flag, word.lo, f"{name}: absent word {m} is 0 (lo)")
+        if m:
+            b.cs.constrain(
+                flag, 1 - present[m - 1], 0, label=f"{name}: calldata words are a prefix"
+            )
+        b.zero_unless(flag, word.hi, f"{name}: absent word {m} is 0 (hi)")
+        b.zero_unless(flag, word.lo, f"{name}: absent word {m} is 0 (lo)")
         bits = _bits_word(b, word, f"{name}.data{m}")
-        zeros = [is_zero(b.cs, _lsum(bits[8 * k:8 * k + 8], [1 << i for i in range(8)])) for k in range(32)]
-        cost.append(b.mul(flag, _lsum([32 * G_TXDATA_NONZERO, *zeros], [1] + [G_TXDATA_ZERO - G_TXDATA_NONZERO] * 32), f"{name}.data{m} gas"))
-        commitment = _lsum([commitment, b.mul(flag, _lsum([_poseidon_wire(b.cs, [commitment, word.hi, word.lo]), commitment], [1, -1]), f"{name}.cd{m}")])
+        zeros = [
+            is_zero(b.cs, _lsum(bits[8 * k : 8 * k + 8], [1 << i for i in range(8)]))
+            for k in range(32)
+        ]
+        cost.append(
+            b.mul(
+                flag,
+                _lsum(
+                    [32 * G_TXDATA_NONZERO, *zeros], [1] + [G_TXDATA_ZERO - G_TXDATA_NONZERO] * 32
+                ),
+                f"{name}.data{m} gas",
+            )
+        )
+        commitment = _lsum(
+            [
+                commitment,
+                b.mul(
+                    flag,
+                    _lsum(
+                        [_poseidon_wire(b.cs, [commitment, word.hi, word.lo]), commitment], [1, -1]
+                    ),
+                    f"{name}.cd{m}",
+                ),
+            ]
+        )
     return words, commitment, _lsum(cost)
 
 def _code_circuit(b: _Builder, cfg: CircuitConfig, uv: _UnitValues, code: Expr, name: str) -> list:
     "The code table as wires, checked against the code commitment (chunks past the code are zero)."
     rows = list(uv.table) + [(0, 0, 0)] * (cfg.code_size - len(uv.table))
-    table = [tuple(b.inp(f"{name}.code[{j}].{f}", rows[j][i], "code") for i, f in enumerate(("op", "hi", "lo"))) for j in range(cfg.code_size)]
+    table = [
+        tuple(
+            b.inp(f"{name}.code[{j}].{f}", rows[j][i], "code")
+            for i, f in enumerate(("op", "hi", "lo"))
+        )
+        for j in range(cfg.code_size)
+    ]
     h = 0
     for k in range(cfg.code_size // CODE_CHUNK_ROWS):
         flag = b.inp(f"{name}.chunk{k}", int(k < uv.chunks), "code")
@@ -810,95 +1161,165 @@ def _code_circuit(b: _Builder, cfg: CircuitConfig, uv: _UnitValues, code: Expr, 
         if k: b.cs.constrain(flag, 1 - prev, 0, label=f"{name}: code chunks are a prefix")
         values = [x for row in table[k * CODE_CHUNK_ROWS:(k + 1) * CODE_CHUNK_ROWS] for x in row]
         for x in values: b.zero_unless(flag, x, f"{name}: code past the last chunk is 0")
-        h = _lsum([h, b.mul(flag, _lsum([_poseidon_wire(b.cs, [h, *values]), h], [1, -1]), f"{name}.code chain{k}")])
+        h = _lsum(
+            [
+                h,
+                b.mul(
+                    flag,
+                    _lsum([_poseidon_wire(b.cs, [h, *values]), h], [1, -1]),
+                    f"{name}.code chain{k}",
+                ),
+            ]
+        )
         prev = flag
     b.eq(h, code, f"{name}: code table matches the account's code commitment")
     return table
 
 # %% ../nbs/08_evm_circuit.ipynb #e638d860
 def _storage_entries(b: _Builder, cfg: CircuitConfig, uv: _UnitValues, name: str) -> list[dict]:
-    "The storage cache: per entry a used flag, its key, its value before the call, its tree index bits and path."
+    """The storage cache: per entry a used flag, its key, its value before the call, its tree index
+    bits and path."""
     entries = []
     for k in range(cfg.storage_slots):
         slot, before = uv.slots[k] if k < len(uv.slots) else (0, 0)
         path = uv.siblings[k] if k < len(uv.siblings) else (0,) * cfg.storage_depth
-        e = dict(used=b.inp(f"{name}.slot{k}.used", int(k < len(uv.slots)), "storage"),
-                 slot=b.word(f"{name}.slot{k}.key", slot, "storage"), before=b.word(f"{name}.slot{k}.before", before, "storage"),
-                 siblings=[b.inp(f"{name}.slot{k}.sibling{d}", path[d], "siblings") for d in range(cfg.storage_depth)])
+        e = dict(
+            used=b.inp(f"{name}.slot{k}.used", int(k < len(uv.slots)), "storage"),
+            slot=b.word(f"{name}.slot{k}.key", slot, "storage"),
+            before=b.word(f"{name}.slot{k}.before", before, "storage"),
+            siblings=[
+                b.inp(f"{name}.slot{k}.sibling{d}", path[d], "siblings")
+                for d in range(cfg.storage_depth)
+            ],
+        )
         assert_boolean(b.cs, e["used"], f"{name}.slot{k}.used boolean")
         for x in (e["slot"].hi, e["slot"].lo, e["before"].hi, e["before"].lo, *e["siblings"]):
             b.zero_unless(e["used"], x, f"{name}: unused cache entry {k} is all zero")
         e["bits"] = _bits_word(b, e["slot"], f"{name}.slot{k}")[:cfg.storage_depth]
         entries.append(e)
-    _sorted_entries(b, [e["used"] for e in entries], [from_bits(e["bits"]) for e in entries], cfg.storage_depth, f"{name}.storage")
+    _sorted_entries(
+        b,
+        [e["used"] for e in entries],
+        [from_bits(e["bits"]) for e in entries],
+        cfg.storage_depth,
+        f"{name}.storage",
+    )
     return entries
 
 def _gas_used(b: _Builder, gas: Expr, left: Expr, refund: Expr, name: str) -> LinearCombination:
-    "u − min(refund, ⌊u/2⌋) for u = gas − left: a halving and one comparison; range-checked to ≤ gas."
+    """u − min(refund, ⌊u/2⌋) for u = gas − left: a halving and one comparison; range-checked to ≤
+    gas."""
     u = _lsum([gas, left], [1, -1])
     half = b.cs.private(f"{name}.half", lambda w: w[u] // 2)
     odd = b.cs.private(f"{name}.odd", lambda w: w[u] % 2)
     assert_boolean(b.cs, odd, f"{name}.odd boolean")
     to_bits(b.cs, half, MAX_GAS_BITS, name=f"{name}.half")
     b.eq(u, _lsum([half, odd], [2, 1]), f"{name}: gas used = 2·half + odd")
-    below = less_than(b.cs, refund, half, MAX_GAS_BITS, assume_in_range=True)   # refund ≤ 15000·max_steps
+    # refund ≤ 15000·max_steps
+    below = less_than(b.cs, refund, half, MAX_GAS_BITS, assume_in_range=True)
     capped = _lsum([half, b.mul(below, _lsum([refund, half], [1, -1]), f"{name}.refund cap")])
     used = _lsum([u, capped], [1, -1])
     to_bits(b.cs, _lsum([gas, used], [1, -1]), MAX_GAS_BITS, name=f"{name}: gas used ≤ gas limit")
     return used
 
 def _unit_circuit(b: _Builder, cfg: CircuitConfig, j: int, uv: _UnitValues) -> dict:
-    "One execution unit (a call): calldata, code, storage cache, max_steps steps, write-back, gas used."
+    """One execution unit (a call): calldata, code, storage cache, max_steps steps, write-back, gas
+    used."""
     name = f"call{j}"
     used = b.inp(f"{name}.used", uv.used, "txs"); assert_boolean(b.cs, used, f"{name}.used boolean")
     caller = b.inp(f"{name}.caller", uv.caller, "txs")
-    caller_bits, pow128 = to_bits(b.cs, caller, 160, name=f"{name}.caller"), [1 << i for i in range(LIMB_BITS)]
+    caller_bits, pow128 = to_bits(b.cs, caller, 160, name=f"{name}.caller"), [
+        1 << i for i in range(LIMB_BITS)
+    ]
     value, gas = b.word(f"{name}.value", uv.value, "txs"), b.inp(f"{name}.gas", uv.gas, "txs")
-    with b.count("per call: calldata, intrinsic gas"): calldata, cd_commitment, data_gas = _calldata_circuit(b, cfg, uv, name)
-    exec_gas = b.mul(used, _lsum([gas, G_TRANSACTION, data_gas], [1, -1, -1]), f"{name}.execution gas")
+    with b.count("per call: calldata, intrinsic gas"):
+        calldata, cd_commitment, data_gas = _calldata_circuit(b, cfg, uv, name)
+    exec_gas = b.mul(
+        used, _lsum([gas, G_TRANSACTION, data_gas], [1, -1, -1]), f"{name}.execution gas"
+    )
     to_bits(b.cs, exec_gas, GAS_BITS, name=f"{name}: gas limit covers the intrinsic gas")
     code = b.inp(f"{name}.code", uv.code, "txs")
     with b.count("per call: code commitment"): table = _code_circuit(b, cfg, uv, code, name)
     sroot_before = b.inp(f"{name}.storage root", uv.sroot_before, "roots")
     with b.count("per call: storage cache open/close"): entries = _storage_entries(b, cfg, uv, name)
-    rows_v = list(uv.rows) + [uv.rows[-1] if uv.rows else (0, 0, 0, (), ())] * (cfg.max_steps + 1 - len(uv.rows))
+    rows_v = list(uv.rows) + [uv.rows[-1] if uv.rows else (0, 0, 0, (), ())] * (
+        cfg.max_steps + 1 - len(uv.rows)
+    )
     rows = []
     for t, (running, pc, gas_t, stack, cache) in enumerate(rows_v):
         stack = list(stack) + [0] * (cfg.stack_depth - len(stack))
         cache = list(cache) + [0] * (cfg.storage_slots - len(cache))
         n = f"{name}.row{t}"
-        rows.append(_Row(b.inp(f"{n}.running", running, "trace"), b.inp(f"{n}.pc", pc, "trace"), b.inp(f"{n}.gas", gas_t, "trace"),
-                         b.inp(f"{n}.size", len([x for x in rows_v[t][3]]), "trace"),
-                         [b.word(f"{n}.stack{i}", stack[i], "trace") for i in range(cfg.stack_depth)],
-                         [b.word(f"{n}.cache{k}", cache[k], "trace") for k in range(cfg.storage_slots)]))
+        rows.append(
+            _Row(
+                b.inp(f"{n}.running", running, "trace"),
+                b.inp(f"{n}.pc", pc, "trace"),
+                b.inp(f"{n}.gas", gas_t, "trace"),
+                b.inp(f"{n}.size", len([x for x in rows_v[t][3]]), "trace"),
+                [b.word(f"{n}.stack{i}", stack[i], "trace") for i in range(cfg.stack_depth)],
+                [b.word(f"{n}.cache{k}", cache[k], "trace") for k in range(cfg.storage_slots)],
+            )
+        )
         with b.count("code lookup (per row)"): _lookup(b, cfg, rows[-1], table, n)
     first = rows[0]
-    for x, v, what in [(first.running, used, "runs iff used"), (first.pc, 0, "pc 0"), (first.gas, exec_gas, "gas"), (first.size, 0, "empty stack")]:
+    for x, v, what in [
+        (first.running, used, "runs iff used"),
+        (first.pc, 0, "pc 0"),
+        (first.gas, exec_gas, "gas"),
+        (first.size, 0, "empty stack"),
+    ]:
         b.eq(x, v, f"{name}: row 0 {what}")
-    for i, w in enumerate(first.stack): b.eq(w.hi, 0, f"{name}: row 0 stack {i} (hi)"); b.eq(w.lo, 0, f"{name}: row 0 stack {i} (lo)")
+    for i, w in enumerate(first.stack):
+        b.eq(w.hi, 0, f"{name}: row 0 stack {i} (hi)")
+        b.eq(w.lo, 0, f"{name}: row 0 stack {i} (lo)")
     for k, (w, e) in enumerate(zip(first.cache, entries)):
-        b.eq(w.hi, e["before"].hi, f"{name}: cache {k} opens (hi)"); b.eq(w.lo, e["before"].lo, f"{name}: cache {k} opens (lo)")
-    unit = _Unit(Word(_lsum(caller_bits[128:], pow128), _lsum(caller_bits[:128], pow128)), value, calldata,
-                 [e["slot"] for e in entries], [e["used"] for e in entries])
-    stopped, clears, left = zip(*(_step(b, cfg, rows[t], rows[t + 1], unit, f"{name}.step{t}") for t in range(cfg.max_steps)))
+        b.eq(w.hi, e["before"].hi, f"{name}: cache {k} opens (hi)")
+        b.eq(w.lo, e["before"].lo, f"{name}: cache {k} opens (lo)")
+    unit = _Unit(
+        Word(_lsum(caller_bits[128:], pow128), _lsum(caller_bits[:128], pow128)),
+        value, calldata, [e["slot"] for e in entries], [e["used"] for e in entries],
+    )
+    stopped, clears, left = zip(
+        *(
+            _step(b, cfg, rows[t], rows[t + 1], unit, f"{name}.step{t}")
+            for t in range(cfg.max_steps)
+        )
+    )
     success = _lsum(list(stopped))
     b.eq(rows[-1].running, 0, f"{name}: the call ends within max_steps")
     with b.count("per call: gas used and refund"):
-        refund = b.mul(success, _lsum(list(clears), [SCHEDULE.storage_clear_refund] * cfg.max_steps), f"{name}.refund")
+        refund = b.mul(
+            success,
+            _lsum(list(clears), [SCHEDULE.storage_clear_refund] * cfg.max_steps),
+            f"{name}.refund",
+        )
         used_gas = _gas_used(b, gas, _lsum(list(left)), refund, f"{name}.gas used")
     with b.count("per call: storage cache open/close"):
         for k, e in enumerate(entries):
             after = _keep_if(b, success, rows[-1].cache[k], e["before"], f"{name}.slot{k}.kept")
-            e["old_leaf"] = _leaf(b, _all_zero(b, [e["before"].hi, e["before"].lo], f"{name}.slot{k}.old"), [e["slot"].hi, e["slot"].lo, e["before"].hi, e["before"].lo], f"{name}.slot{k}.old")
-            e["new_leaf"] = _leaf(b, _all_zero(b, [after.hi, after.lo], f"{name}.slot{k}.new"), [e["slot"].hi, e["slot"].lo, after.hi, after.lo], f"{name}.slot{k}.new")
+            e["old_leaf"] = _leaf(
+                b,
+                _all_zero(b, [e["before"].hi, e["before"].lo], f"{name}.slot{k}.old"),
+                [e["slot"].hi, e["slot"].lo, e["before"].hi, e["before"].lo],
+                f"{name}.slot{k}.old",
+            )
+            e["new_leaf"] = _leaf(
+                b,
+                _all_zero(b, [after.hi, after.lo], f"{name}.slot{k}.new"),
+                [e["slot"].hi, e["slot"].lo, after.hi, after.lo],
+                f"{name}.slot{k}.new",
+            )
         sroot_after = _write_back(b, sroot_before, entries, f"{name}.storage")
-    return dict(used=used, caller=caller, value=value, gas=gas, code=code, calldata=cd_commitment,
-                sroot_before=sroot_before, sroot_after=sroot_after, success=success, gas_used=used_gas)
+    return dict(
+        used=used, caller=caller, value=value, gas=gas, code=code, calldata=cd_commitment,
+        sroot_before=sroot_before, sroot_after=sroot_after, success=success, gas_used=used_gas,
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #4d698e0f
 @dataclass
 class _BlockValues:
-    "The witness values of a block: transactions, account cache (per transaction), units, public inputs."
+    """The witness values of a block: transactions, account cache (per transaction), units, public
+    inputs."""
     public: dict                  # pre_state_root, post_state_root, tx_commitment, binding
     txs: tuple = ()               # Tx per active slot
     accounts: tuple = ()          # address per used account entry, by tree index
@@ -907,54 +1328,118 @@ class _BlockValues:
     siblings: tuple = ()          # Merkle path per used entry
     units: tuple = ()             # _UnitValues per execution unit
 
-def _account_entries(b: _Builder, cfg: CircuitConfig, bv: _BlockValues, empty_sroot: int) -> list[dict]:
+
+def _account_entries(
+    b: _Builder, cfg: CircuitConfig, bv: _BlockValues, empty_sroot: int
+) -> list[dict]:
     "The account cache: used flag, address, code commitment, tree index bits and path per entry."
     entries = []
     for k in range(cfg.account_slots):
         used = k < len(bv.accounts)
         path = bv.siblings[k] if used else (0,) * cfg.account_depth
-        e = dict(used=b.inp(f"account{k}.used", int(used), "accounts"),
-                 address=b.inp(f"account{k}.address", bv.accounts[k] if used else 0, "accounts"),
-                 code=b.inp(f"account{k}.code", bv.codes[k] if used else 0, "accounts"),
-                 siblings=[b.inp(f"account{k}.sibling{d}", path[d], "siblings") for d in range(cfg.account_depth)])
+        e = dict(
+            used=b.inp(f"account{k}.used", int(used), "accounts"),
+            address=b.inp(f"account{k}.address", bv.accounts[k] if used else 0, "accounts"),
+            code=b.inp(f"account{k}.code", bv.codes[k] if used else 0, "accounts"),
+            siblings=[
+                b.inp(f"account{k}.sibling{d}", path[d], "siblings")
+                for d in range(cfg.account_depth)
+            ],
+        )
         assert_boolean(b.cs, e["used"], f"account{k}.used boolean")
-        for x in (e["address"], e["code"], *e["siblings"]): b.zero_unless(e["used"], x, f"unused account entry {k} is zero")
+        for x in (e["address"], e["code"], *e["siblings"]):
+            b.zero_unless(e["used"], x, f"unused account entry {k} is zero")
         e["bits"] = to_bits(b.cs, e["address"], 160, name=f"account{k}.address")[:cfg.account_depth]
         entries.append(e)
-    _sorted_entries(b, [e["used"] for e in entries], [from_bits(e["bits"]) for e in entries], cfg.account_depth, "accounts")
+    _sorted_entries(
+        b,
+        [e["used"] for e in entries],
+        [from_bits(e["bits"]) for e in entries],
+        cfg.account_depth,
+        "accounts",
+    )
     return entries
 
-def _account_fields(b: _Builder, cfg: CircuitConfig, bv: _BlockValues, i: int, entries: list[dict], empty_sroot: int) -> list[dict]:
+
+def _account_fields(
+    b: _Builder, cfg: CircuitConfig, bv: _BlockValues, i: int, entries: list[dict], empty_sroot: int
+) -> list[dict]:
     "The account fields (nonce, balance, storage root) of every entry after i transactions."
     out = []
     for k, e in enumerate(entries):
-        nonce, balance, sroot = bv.fields[min(i, len(bv.fields) - 1)][k] if k < len(bv.accounts) else (0, 0, empty_sroot)
+        nonce, balance, sroot = (
+            bv.fields[min(i, len(bv.fields) - 1)][k]
+            if k < len(bv.accounts)
+            else (0, 0, empty_sroot)
+        )
         f = dict(nonce=b.inp(f"time{i}.account{k}.nonce", nonce, "accounts"),
                  balance=b.word(f"time{i}.account{k}.balance", balance, "accounts"),
                  sroot=b.inp(f"time{i}.account{k}.storage root", sroot, "roots"))
         if i == 0:  # unused entries hold the empty account
-            for x, v in ((f["nonce"], 0), (f["balance"].hi, 0), (f["balance"].lo, 0), (f["sroot"], empty_sroot)):
-                b.zero_unless(e["used"], _lsum([x, v], [1, -1]), f"unused account entry {k} is empty")
+            for x, v in (
+                (f["nonce"], 0), (f["balance"].hi, 0), (f["balance"].lo, 0),
+                (f["sroot"], empty_sroot),
+            ):
+                b.zero_unless(
+                    e["used"], _lsum([x, v], [1, -1]), f"unused account entry {k} is empty"
+                )
         out.append(f)
     return out
 
 def _account_leaf(b: _Builder, e: dict, f: dict, empty_sroot: int, name: str) -> Variable:
     "The leaf of an account entry with fields f: 0 if the account is empty, else the Poseidon hash."
-    empty = _all_zero(b, [f["nonce"], f["balance"].hi, f["balance"].lo, e["code"], _lsum([f["sroot"], -empty_sroot])], f"{name}.empty")
-    return _leaf(b, empty, [e["address"], f["nonce"], f["balance"].hi, f["balance"].lo, e["code"], f["sroot"]], name)
+    empty = _all_zero(
+        b,
+        [
+            f["nonce"], f["balance"].hi, f["balance"].lo, e["code"],
+            _lsum([f["sroot"], -empty_sroot]),
+        ],
+        f"{name}.empty",
+    )
+    return _leaf(
+        b,
+        empty,
+        [e["address"], f["nonce"], f["balance"].hi, f["balance"].lo, e["code"], f["sroot"]],
+        name,
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #ac8ec56f
-def _pick_account(b: _Builder, entries: list[dict], address: Expr, active: Expr, name: str) -> list[Variable]:
+def _pick_account(
+    b: _Builder, entries: list[dict], address: Expr, active: Expr, name: str
+) -> list[Variable]:
     "A one-hot choice of the used account entry with this address (none for a padding slot)."
-    pick = [b.hint_bit(f"{name}{k}", lambda w, k=k, e=e: w[active] == 1 and w[e["used"]] == 1 and w[e["address"]] == w[address]) for k, e in enumerate(entries)]
+    pick = [
+        b.hint_bit(
+            f"{name}{k}",
+            lambda w, k=k, e=e: w[active] == 1
+            and w[e["used"]] == 1
+            and w[e["address"]] == w[address],
+        )
+        for k, e in enumerate(entries)
+    ]
     b.eq(_lsum(pick), active, f"{name}: one entry per active slot")
-    for k, (q, e) in enumerate(zip(pick, entries)): b.cs.constrain(q, 1 - _lsum([e["used"]]), 0, label=f"{name}: entry {k} is used")
-    b.eq(_lsum([b.mul(q, e["address"], f"{name}.address{k}") for k, (q, e) in enumerate(zip(pick, entries))]), address, f"{name}: address matches")
+    for k, (q, e) in enumerate(zip(pick, entries)):
+        b.cs.constrain(q, 1 - _lsum([e["used"]]), 0, label=f"{name}: entry {k} is used")
+    b.eq(
+        _lsum(
+            [
+                b.mul(q, e["address"], f"{name}.address{k}")
+                for k, (q, e) in enumerate(zip(pick, entries))
+            ]
+        ),
+        address,
+        f"{name}: address matches",
+    )
     return pick
 
 def _limb_add(b: _Builder, x: Word, y: Word, sign: int, name: str) -> Word:
     "x + sign·y as range-checked limbs (unsatisfiable if it leaves [0, 2^256))."
-    carry = b.cs.private(f"{name}.carry", lambda w: int((w[x.lo] + sign * w[y.lo]) % R >= LIMB) if sign == 1 else int(w[x.lo] < w[y.lo]))
+    carry = b.cs.private(
+        f"{name}.carry",
+        lambda w: (
+            int((w[x.lo] + sign * w[y.lo]) % R >= LIMB) if sign == 1 else int(w[x.lo] < w[y.lo])
+        ),
+    )
     assert_boolean(b.cs, carry, f"{name}.carry boolean")
     lo = _lsum([x.lo, y.lo, carry], [1, sign, -sign * LIMB])
     hi = _lsum([x.hi, y.hi, carry], [1, sign, sign])
@@ -962,12 +1447,17 @@ def _limb_add(b: _Builder, x: Word, y: Word, sign: int, name: str) -> Word:
     return Word(hi, lo)
 
 def _limb_add_small(b: _Builder, x: Word, small: Expr, sign: int, name: str) -> Word:
-    "x ± small for a small < 2^128 (x ≥ small if sign is −1): one carry, the low limb range-checked, and for +1 one inverse."
-    carry = b.cs.private(f"{name}.carry", lambda w: int(w[x.lo] + w[small] >= LIMB) if sign == 1 else int(w[x.lo] < w[small]))
+    """x ± small for a small < 2^128 (x ≥ small if sign is −1): one carry, the low limb
+    range-checked, and for +1 one inverse."""
+    carry = b.cs.private(
+        f"{name}.carry",
+        lambda w: int(w[x.lo] + w[small] >= LIMB) if sign == 1 else int(w[x.lo] < w[small]),
+    )
     assert_boolean(b.cs, carry, f"{name}.carry boolean")
     lo = _lsum([x.lo, small, carry], [1, sign, -sign * LIMB])
     to_bits(b.cs, lo, LIMB_BITS, name=f"{name}.lo")   # pins the carry (x's limbs are in range)
-    hi = _lsum([x.hi, carry], [1, sign])              # −1: ≥ 0 since x ≥ small; +1: at most 2^128, and ≠ 2^128 by:
+    # −1: ≥ 0 since x ≥ small; +1: at most 2^128, and ≠ 2^128 by:
+    hi = _lsum([x.hi, carry], [1, sign])
     if sign == 1:
         inv = b.cs.private(f"{name}.inv", lambda w: pow((w[hi] - LIMB) % R, R - 2, R))
         b.cs.constrain(_lsum([hi, -LIMB]), inv, 1, label=f"{name}: stays below 2^256")
@@ -975,69 +1465,221 @@ def _limb_add_small(b: _Builder, x: Word, small: Expr, sign: int, name: str) -> 
 
 def _keep_if(b: _Builder, flag: Expr, new: Word, old: Word, name: str) -> Word:
     "flag ? new : old, limb by limb."
-    return Word(*(_lsum([getattr(old, p), b.mul(flag, _lsum([getattr(new, p), getattr(old, p)], [1, -1]), f"{name}.{p}")]) for p in ("hi", "lo")))
+    return Word(
+        *(
+            _lsum(
+                [
+                    getattr(old, p),
+                    b.mul(flag, _lsum([getattr(new, p), getattr(old, p)], [1, -1]), f"{name}.{p}"),
+                ]
+            )
+            for p in ("hi", "lo")
+        )
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #d57885eb
-def _tx_slot(b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries: list[dict], before: list[dict],
-             after: list[dict], units: list[dict], links: list[dict], calls_before: Expr, previous_active: Expr, h: Expr):
-    "Constrain transaction slot i from the account fields `before` to `after`; return (commitment, is_call, active)."
+def _tx_slot(
+    b: _Builder, cfg: CircuitConfig, i: int, bv: _BlockValues, entries: list[dict],
+    before: list[dict], after: list[dict], units: list[dict], links: list[dict], calls_before: Expr,
+    previous_active: Expr, h: Expr,
+):
+    """Constrain transaction slot i from the account fields `before` to `after`; return (commitment,
+    is_call, active)."""
     name, tx = f"tx{i}", bv.txs[i] if i < len(bv.txs) else Tx(0, 0, gas=0)
-    active = b.inp(f"{name}.active", int(i < len(bv.txs)), "txs"); assert_boolean(b.cs, active, f"{name}.active boolean")
-    if i: b.cs.constrain(active, 1 - _lsum([previous_active]), 0, label=f"{name}: active slots come first")
-    sender, to, nonce, gas, price = (b.inp(f"{name}.{f}", getattr(tx, f), "txs") for f in ("sender", "to", "nonce", "gas", "gas_price"))
+    active = b.inp(f"{name}.active", int(i < len(bv.txs)), "txs")
+    assert_boolean(b.cs, active, f"{name}.active boolean")
+    if i:
+        b.cs.constrain(
+            active, 1 - _lsum([previous_active]), 0, label=f"{name}: active slots come first"
+        )
+    sender, to, nonce, gas, price = (
+        b.inp(f"{name}.{f}", getattr(tx, f), "txs")
+        for f in ("sender", "to", "nonce", "gas", "gas_price")
+    )
     value = b.word(f"{name}.value", tx.value, "txs")
-    for x in (sender, to, nonce, gas, price, value.hi, value.lo): b.zero_unless(active, x, f"{name}: padding slot is zero")
+    for x in (sender, to, nonce, gas, price, value.hi, value.lo):
+        b.zero_unless(active, x, f"{name}: padding slot is zero")
     _bits_word(b, value, f"{name}.value"); to_bits(b.cs, nonce, 64, name=f"{name}.nonce")
     to_bits(b.cs, price, GAS_PRICE_BITS, name=f"{name}: gas price < 2^64")
-    to_bits(b.cs, _lsum([gas, active], [1, -G_TRANSACTION]), MAX_GAS_BITS, name=f"{name}: 21000 ≤ gas limit < 2^40")
-    qs, qr = _pick_account(b, entries, sender, active, f"{name}.sender"), _pick_account(b, entries, to, active, f"{name}.recipient")
-    read = lambda q, rows, get, tag: _lsum([b.mul(q[k], get(rows[k], k), f"{name}.{tag}{k}") for k in range(len(q))])
+    to_bits(
+        b.cs,
+        _lsum([gas, active], [1, -G_TRANSACTION]),
+        MAX_GAS_BITS,
+        name=f"{name}: 21000 ≤ gas limit < 2^40",
+    )
+    qs, qr = _pick_account(b, entries, sender, active, f"{name}.sender"), _pick_account(
+        b, entries, to, active, f"{name}.recipient"
+    )
+    read = lambda q, rows, get, tag: _lsum(
+        [b.mul(q[k], get(rows[k], k), f"{name}.{tag}{k}") for k in range(len(q))]
+    )
     code = read(qr, entries, lambda e, k: e["code"], "code")
     is_call = _lsum([1, is_zero(b.cs, code)], [1, -1])
     u = []
     for j in range(cfg.max_calls):
         u.append(b.mul(is_call, is_zero(b.cs, _lsum([calls_before, -j])), f"{name}.to call{j}"))
     b.eq(_lsum(u), is_call, f"{name}: at most max_calls calls per block")
-    success = _lsum([active, is_call, *(b.mul(u[j], units[j]["success"], f"{name}.success{j}") for j in range(cfg.max_calls))], [1, -1] + [1] * cfg.max_calls)
-    with b.count("transactions: of which fees"):   # a transfer uses its 21000; a call what its unit reports
-        used = _lsum([active, is_call, *(b.mul(u[j], units[j]["gas_used"], f"{name}.gas used{j}") for j in range(cfg.max_calls))],
-                     [G_TRANSACTION, -G_TRANSACTION] + [1] * cfg.max_calls)
+    success = _lsum(
+        [
+            active,
+            is_call,
+            *(b.mul(u[j], units[j]["success"], f"{name}.success{j}") for j in range(cfg.max_calls)),
+        ],
+        [1, -1] + [1] * cfg.max_calls,
+    )
+    # a transfer uses its 21000; a call what its unit reports
+    with b.count("transactions: of which fees"):
+        used = _lsum(
+            [
+                active,
+                is_call,
+                *(
+                    b.mul(u[j], units[j]["gas_used"], f"{name}.gas used{j}")
+                    for j in range(cfg.max_calls)
+                ),
+            ],
+            [G_TRANSACTION, -G_TRANSACTION] + [1] * cfg.max_calls,
+        )
         fee = b.mul(used, price, f"{name}.fee")
-    b.eq(read(qs, before, lambda f, k: f["nonce"], "nonce"), nonce, f"{name}: nonce matches the sender's")
-    s_balance = Word(read(qs, before, lambda f, k: f["balance"].hi, "sbal.hi"), read(qs, before, lambda f, k: f["balance"].lo, "sbal.lo"))
+    b.eq(
+        read(qs, before, lambda f, k: f["nonce"], "nonce"),
+        nonce,
+        f"{name}: nonce matches the sender's",
+    )
+    s_balance = Word(
+        read(qs, before, lambda f, k: f["balance"].hi, "sbal.hi"),
+        read(qs, before, lambda f, k: f["balance"].lo, "sbal.lo"),
+    )
     rest = _limb_add(b, s_balance, value, -1, f"{name}: balance covers the value")
-    with b.count("transactions: of which fees"):   # rest ≥ gas·price: rest_hi ≠ 0, or rest_lo ≥ gas·price (< 2^104)
+    # rest ≥ gas·price: rest_hi ≠ 0, or rest_lo ≥ gas·price (< 2^104)
+    with b.count("transactions: of which fees"):
         upfront = b.mul(gas, price, f"{name}.gas × gas price")
-        to_bits(b.cs, _lsum([rest.lo, 1, is_zero(b.cs, rest.hi), upfront], [1, LIMB, -LIMB, -1]), LIMB_BITS + 1,
-                name=f"{name}: balance covers value + gas × gas price")
-        s_new = _limb_add_small(b, _keep_if(b, success, rest, s_balance, f"{name}.sender balance"), fee, -1, f"{name}.sender pays the fee")
-    middle = [dict(nonce=_lsum([f["nonce"], qs[k]]), balance=Word(*(_lsum([getattr(f["balance"], p), b.mul(qs[k], _lsum([getattr(s_new, p), getattr(s_balance, p)], [1, -1]), f"{name}.mid{k}.{p}")]) for p in ("hi", "lo"))))
-              for k, f in enumerate(before)]
-    r_balance = Word(read(qr, middle, lambda f, k: f["balance"].hi, "rbal.hi"), read(qr, middle, lambda f, k: f["balance"].lo, "rbal.lo"))
-    r_new = _keep_if(b, success, _limb_add(b, r_balance, value, 1, f"{name}: recipient balance stays below 2^256"), r_balance, f"{name}.recipient balance")
-    paid = [Word(*(_lsum([getattr(m["balance"], p), b.mul(qr[k], _lsum([getattr(r_new, p), getattr(r_balance, p)], [1, -1]), f"{name}.bal{k}.{p}")]) for p in ("hi", "lo")))
-            for k, m in enumerate(middle)]
-    with b.count("transactions: of which fees"):   # the fee recipient is an entry only when it is paid
+        to_bits(
+            b.cs,
+            _lsum([rest.lo, 1, is_zero(b.cs, rest.hi), upfront], [1, LIMB, -LIMB, -1]),
+            LIMB_BITS + 1,
+            name=f"{name}: balance covers value + gas × gas price",
+        )
+        s_new = _limb_add_small(
+            b,
+            _keep_if(b, success, rest, s_balance, f"{name}.sender balance"),
+            fee,
+            -1,
+            f"{name}.sender pays the fee",
+        )
+    middle = [
+        dict(
+            nonce=_lsum([f["nonce"], qs[k]]),
+            balance=Word(
+                *(
+                    _lsum(
+                        [
+                            getattr(f["balance"], p),
+                            b.mul(
+                                qs[k],
+                                _lsum([getattr(s_new, p), getattr(s_balance, p)], [1, -1]),
+                                f"{name}.mid{k}.{p}",
+                            ),
+                        ]
+                    )
+                    for p in ("hi", "lo")
+                )
+            ),
+        )
+        for k, f in enumerate(before)
+    ]
+    r_balance = Word(
+        read(qr, middle, lambda f, k: f["balance"].hi, "rbal.hi"),
+        read(qr, middle, lambda f, k: f["balance"].lo, "rbal.lo"),
+    )
+    r_new = _keep_if(
+        b,
+        success,
+        _limb_add(b, r_balance, value, 1, f"{name}: recipient balance stays below 2^256"),
+        r_balance,
+        f"{name}.recipient balance",
+    )
+    paid = [
+        Word(
+            *(
+                _lsum(
+                    [
+                        getattr(m["balance"], p),
+                        b.mul(
+                            qr[k],
+                            _lsum([getattr(r_new, p), getattr(r_balance, p)], [1, -1]),
+                            f"{name}.bal{k}.{p}",
+                        ),
+                    ]
+                )
+                for p in ("hi", "lo")
+            )
+        )
+        for k, m in enumerate(middle)
+    ]
+    # the fee recipient is an entry only when it is paid
+    with b.count("transactions: of which fees"):
         pays = _lsum([1, is_zero(b.cs, fee)], [1, -1])
-        qf = _pick_account(b, entries, _lsum([pays], [cfg.fee_recipient]), pays, f"{name}.fee recipient")
-        f_balance = Word(read(qf, paid, lambda w, k: w.hi, "fbal.hi"), read(qf, paid, lambda w, k: w.lo, "fbal.lo"))
+        qf = _pick_account(
+            b, entries, _lsum([pays], [cfg.fee_recipient]), pays, f"{name}.fee recipient"
+        )
+        f_balance = Word(
+            read(qf, paid, lambda w, k: w.hi, "fbal.hi"),
+            read(qf, paid, lambda w, k: w.lo, "fbal.lo"),
+        )
         f_new = _limb_add_small(b, f_balance, fee, 1, f"{name}.fee recipient is paid")
     r_sroot = read(qr, before, lambda f, k: f["sroot"], "sroot")
-    sroot_new = _lsum([r_sroot, *(b.mul(u[j], _lsum([units[j]["sroot_after"], units[j]["sroot_before"]], [1, -1]), f"{name}.sroot{j}") for j in range(cfg.max_calls))])
+    sroot_new = _lsum(
+        [
+            r_sroot,
+            *(
+                b.mul(
+                    u[j],
+                    _lsum([units[j]["sroot_after"], units[j]["sroot_before"]], [1, -1]),
+                    f"{name}.sroot{j}",
+                )
+                for j in range(cfg.max_calls)
+            ),
+        ]
+    )
     for k, (m, w, f, g) in enumerate(zip(middle, paid, before, after)):
         b.eq(g["nonce"], m["nonce"], f"{name}: entry {k} nonce")
         for p in ("hi", "lo"):
             with b.count("transactions: of which fees"):
-                credited = _lsum([getattr(w, p), b.mul(qf[k], _lsum([getattr(f_new, p), getattr(f_balance, p)], [1, -1]), f"{name}.fee{k}.{p}")])
+                credited = _lsum(
+                    [
+                        getattr(w, p),
+                        b.mul(
+                            qf[k],
+                            _lsum([getattr(f_new, p), getattr(f_balance, p)], [1, -1]),
+                            f"{name}.fee{k}.{p}",
+                        ),
+                    ]
+                )
             b.eq(getattr(g["balance"], p), credited, f"{name}: entry {k} balance ({p})")
-        b.eq(g["sroot"], _lsum([f["sroot"], b.mul(qr[k], _lsum([sroot_new, r_sroot], [1, -1]), f"{name}.sr{k}")]), f"{name}: entry {k} storage root")
+        b.eq(
+            g["sroot"],
+            _lsum(
+                [f["sroot"], b.mul(qr[k], _lsum([sroot_new, r_sroot], [1, -1]), f"{name}.sr{k}")]
+            ),
+            f"{name}: entry {k} storage root",
+        )
     for j in range(cfg.max_calls):
-        for key, x in (("caller", sender), ("value.hi", value.hi), ("value.lo", value.lo), ("gas", gas), ("code", code), ("sroot_before", r_sroot)):
+        for key, x in (
+            ("caller", sender), ("value.hi", value.hi), ("value.lo", value.lo), ("gas", gas),
+            ("code", code), ("sroot_before", r_sroot),
+        ):
             links[j].setdefault(key, []).append(b.mul(u[j], x, f"{name}.link{j}.{key}"))
         links[j].setdefault("used", []).append(u[j])
-    calldata = _lsum([b.mul(u[j], units[j]["calldata"], f"{name}.calldata{j}") for j in range(cfg.max_calls)])
+    calldata = _lsum(
+        [b.mul(u[j], units[j]["calldata"], f"{name}.calldata{j}") for j in range(cfg.max_calls)]
+    )
     digest = _poseidon_wire(b.cs, [h, sender, to, value.hi, value.lo, nonce, gas, calldata, price])
-    return _lsum([h, b.mul(active, _lsum([digest, h], [1, -1]), f"{name}.commitment")]), is_call, active
+    return (
+        _lsum([h, b.mul(active, _lsum([digest, h], [1, -1]), f"{name}.commitment")]),
+        is_call,
+        active,
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #e02cd840
 PUBLIC_INPUTS: tuple[str, ...] = ("pre_state_root", "post_state_root", "tx_commitment", "binding")
@@ -1049,13 +1691,17 @@ class BlockCircuit:
     r1cs: R1CS
     witness: list[int]
     public_inputs: tuple[int, ...]       # PUBLIC_INPUTS order
-    groups: dict[str, list[Variable]]    # private wires by meaning: trace, selectors, code, accounts, storage, siblings, roots, txs
+    # private wires by meaning: trace, selectors, code, accounts, storage, siblings, roots, txs
+    groups: dict[str, list[Variable]]
     spans: dict[str, int]                # constraints by part of the circuit
-    inputs: dict[str, int] = field(default_factory=dict, repr=False)  # every input wire's value by name (what `reassign` edits)
+    # every input wire's value by name (what `reassign` edits)
+    inputs: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
-        return (f"BlockCircuit({self.r1cs.n_constraints} constraints, {self.r1cs.n_wires} wires, "
-                f"public {dict(zip(PUBLIC_INPUTS, (hex(x)[:12] + '…' for x in self.public_inputs)))})")
+        return (
+            f"BlockCircuit({self.r1cs.n_constraints} constraints, {self.r1cs.n_wires} wires, "
+            f"public {dict(zip(PUBLIC_INPUTS, (hex(x)[:12] + '…' for x in self.public_inputs)))})"
+        )
 
 def _build(cfg: CircuitConfig, bv: _BlockValues) -> tuple[_Builder, dict]:
     "The block circuit's constraints over the values in `bv` (the shape depends on cfg only)."
@@ -1073,49 +1719,78 @@ def _build(cfg: CircuitConfig, bv: _BlockValues) -> tuple[_Builder, dict]:
     with b.count("transactions"):
         for i in range(cfg.max_txs):
             fields.append(_account_fields(b, cfg, bv, i + 1, entries, empty_sroot))
-            h, is_call, active = _tx_slot(b, cfg, i, bv, entries, fields[i], fields[i + 1], units, links, calls, active, h)
+            h, is_call, active = _tx_slot(
+                b, cfg, i, bv, entries, fields[i], fields[i + 1], units, links, calls, active, h
+            )
             calls = _lsum([calls, is_call])
         for j, unit in enumerate(units):
             for key, terms in links[j].items():
-                target = unit["value"].hi if key == "value.hi" else unit["value"].lo if key == "value.lo" else unit[key]
+                target = (
+                    unit["value"].hi
+                    if key == "value.hi"
+                    else unit["value"].lo if key == "value.lo" else unit[key]
+                )
                 b.eq(target, _lsum(terms), f"call{j}: {key} comes from its transaction")
     with b.count("accounts: cache open/close"):
         for k, e in enumerate(entries):
             e["old_leaf"] = _account_leaf(b, e, fields[0][k], empty_sroot, f"account{k}.old")
             e["new_leaf"] = _account_leaf(b, e, fields[-1][k], empty_sroot, f"account{k}.new")
-        b.eq(_write_back(b, pub["pre_state_root"], entries, "accounts"), pub["post_state_root"], "post-state root matches")
+        b.eq(
+            _write_back(b, pub["pre_state_root"], entries, "accounts"),
+            pub["post_state_root"],
+            "post-state root matches",
+        )
     b.eq(h, pub["tx_commitment"], "transaction commitment matches")
     return b, pub
 
 # %% ../nbs/08_evm_circuit.ipynb #6454634f
 def _unit_rows(cfg: CircuitConfig, run: TxRun, table: tuple, keys: list[int]) -> list[tuple]:
-    "The state rows of a call: one per step, the STOP after the code's end if reached, and the stopped row."
+    """The state rows of a call: one per step, the STOP after the code's end if reached, and the
+    stopped row."""
     cache, stack, rows = {k: run.storage_before.get(k, 0) for k in keys}, [], []
     state = lambda running, pc, gas: (running, pc, gas, tuple(stack), tuple(cache[k] for k in keys))
     last = None
     for step in run.result.trace:
         if table[step.pc][0] == UNSUPPORTED_ROW:
-            raise CircuitLimitExceeded(f"{step.name} at pc {step.pc} is outside the opcodes this circuit proves")
+            raise CircuitLimitExceeded(
+                f"{step.name} at pc {step.pc} is outside the opcodes this circuit proves"
+            )
         if step.name == "CALLDATALOAD" and step.stack_inputs and step.stack_inputs[0] % 32:
-            raise CircuitLimitExceeded(f"CALLDATALOAD at offset {step.stack_inputs[0]} (pc {step.pc}): only multiples of 32 are proven")
+            raise CircuitLimitExceeded(
+                f"CALLDATALOAD at offset {step.stack_inputs[0]} (pc {step.pc}): only multiples of"
+                " 32 are proven"
+            )
         if step.halt is Outcome.STACK_OVERFLOW:
-            raise CircuitLimitExceeded(f"stack overflow at pc {step.pc}: the circuit's stack holds {cfg.stack_depth} words")
+            raise CircuitLimitExceeded(
+                f"stack overflow at pc {step.pc}: the circuit's stack holds {cfg.stack_depth} words"
+            )
         rows.append(state(1, step.pc, step.gas_before))
         if step.halt is not None or step.name in ("STOP", "RETURN"):
-            jump = step.halt is Outcome.INVALID_JUMP_DESTINATION and step.stack_inputs[0] < cfg.code_size
+            jump = (
+                step.halt is Outcome.INVALID_JUMP_DESTINATION
+                and step.stack_inputs[0] < cfg.code_size
+            )
             rows.append(state(0, step.stack_inputs[0] if jump else step.pc, step.gas_before))
             break
         stack = list(step.stack_outputs) + stack[len(step.stack_inputs):]
         if len(stack) > cfg.stack_depth:
-            raise CircuitLimitExceeded(f"{len(stack)} stack words after pc {step.pc}: the circuit holds {cfg.stack_depth}")
+            raise CircuitLimitExceeded(
+                f"{len(stack)} stack words after pc {step.pc}: the circuit holds {cfg.stack_depth}"
+            )
         for key, _, value in step.storage_writes: cache[key] = value
         last = step
     else:  # ran off the end of the code: the EVM reads STOP there
-        pc = 0 if last is None else last.pc + 1 + (last.opcode - 0x5F if 0x60 <= last.opcode <= 0x7F else 0)
+        pc = (
+            0
+            if last is None
+            else last.pc + 1 + (last.opcode - 0x5F if 0x60 <= last.opcode <= 0x7F else 0)
+        )
         gas = run.exec_gas if last is None else last.gas_before - last.gas_cost
         rows += [state(1, pc, gas), state(0, pc, gas)]
     if len(rows) > cfg.max_steps + 1:
-        raise CircuitLimitExceeded(f"the call takes {len(rows) - 1} steps, the circuit has max_steps = {cfg.max_steps}")
+        raise CircuitLimitExceeded(
+            f"the call takes {len(rows) - 1} steps, the circuit has max_steps = {cfg.max_steps}"
+        )
     if any(row[1] >= cfg.code_size for row in rows):
         raise CircuitLimitExceeded(f"a program counter reaches the code size limit {cfg.code_size}")
     return rows + [rows[-1]] * (cfg.max_steps + 1 - len(rows))
@@ -1135,11 +1810,18 @@ def _unit_values(cfg: CircuitConfig, state: State, run: TxRun) -> _UnitValues:
     tx, account = run.tx, state.account(run.tx.to)
     code = state.code[account.code_commitment]
     if len(code) > cfg.code_size:
-        raise CircuitLimitExceeded(f"code of {len(code)} bytes at {tx.to:#x}, the circuit takes {cfg.code_size}")
+        raise CircuitLimitExceeded(
+            f"code of {len(code)} bytes at {tx.to:#x}, the circuit takes {cfg.code_size}"
+        )
     if len(tx.calldata) > 32 * cfg.calldata_words:
-        raise CircuitLimitExceeded(f"{len(tx.calldata) // 32} calldata words, the circuit takes {cfg.calldata_words}")
-    keys = _sorted_keys(touched_slots(run.result), cfg.storage_depth, cfg.storage_slots, "storage slots")
-    for key in keys: _refuse_shared_index(run.storage_before, key, cfg.storage_depth, f"slots of {tx.to:#x}:")
+        raise CircuitLimitExceeded(
+            f"{len(tx.calldata) // 32} calldata words, the circuit takes {cfg.calldata_words}"
+        )
+    keys = _sorted_keys(
+        touched_slots(run.result), cfg.storage_depth, cfg.storage_slots, "storage slots"
+    )
+    for key in keys:
+        _refuse_shared_index(run.storage_before, key, cfg.storage_depth, f"slots of {tx.to:#x}:")
     table = code_rows(code)
     rows = _unit_rows(cfg, run, table + ((0, 0, 0),) * (cfg.code_size - len(table)), keys)
     tree, paths = state.storage_tree(tx.to).copy(), []
@@ -1147,110 +1829,187 @@ def _unit_values(cfg: CircuitConfig, state: State, run: TxRun) -> _UnitValues:
         paths.append(tree.prove(_tree_index(key, cfg.storage_depth)).siblings)
         final = run.result.storage.get(key, 0) if run.success else run.storage_before.get(key, 0)
         tree.set(_tree_index(key, cfg.storage_depth), storage_leaf(key, final))
-    return _UnitValues(used=1, caller=tx.sender, value=tx.value, gas=tx.gas, calldata=tuple(calldata_words(tx.calldata)),
-                       code=account.code_commitment, table=table, chunks=-(-len(table) // CODE_CHUNK_ROWS),
-                       sroot_before=account.storage_root, slots=tuple((k, run.storage_before.get(k, 0)) for k in keys),
-                       siblings=tuple(paths), rows=tuple(rows))
+    return _UnitValues(
+        used=1, caller=tx.sender, value=tx.value, gas=tx.gas,
+        calldata=tuple(calldata_words(tx.calldata)),
+        code=account.code_commitment,
+        table=table,
+        chunks=-(-len(table) // CODE_CHUNK_ROWS),
+        sroot_before=account.storage_root,
+        slots=tuple((k, run.storage_before.get(k, 0)) for k in keys),
+        siblings=tuple(paths),
+        rows=tuple(rows),
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #f3510e2d
-def _block_values(cfg: CircuitConfig, pre_state: State, run: BlockRun, binding: int, claimed_post: int | None) -> _BlockValues:
-    "All witness values of a block: the account cache per transaction, the calls, the public inputs."
+def _block_values(
+    cfg: CircuitConfig, pre_state: State, run: BlockRun, binding: int, claimed_post: int | None
+) -> _BlockValues:
+    """All witness values of a block: the account cache per transaction, the calls, the public
+    inputs."""
     if (pre_state.account_depth, pre_state.storage_depth) != (cfg.account_depth, cfg.storage_depth):
-        raise ConfigError(f"state depths {(pre_state.account_depth, pre_state.storage_depth)} differ from the config's "
-                          f"{(cfg.account_depth, cfg.storage_depth)}")
-    if len(run.txs) > cfg.max_txs: raise CircuitLimitExceeded(f"{len(run.txs)} transactions, max_txs = {cfg.max_txs}")
+        raise ConfigError(
+            f"state depths {(pre_state.account_depth, pre_state.storage_depth)} differ from the"
+            f" config's {(cfg.account_depth, cfg.storage_depth)}"
+        )
+    if len(run.txs) > cfg.max_txs:
+        raise CircuitLimitExceeded(f"{len(run.txs)} transactions, max_txs = {cfg.max_txs}")
     paid = [cfg.fee_recipient] if any(r.fee for r in run.txs) else []
     if paid and run.fee_recipient != cfg.fee_recipient:
-        raise ConfigError(f"the block paid its fees to {run.fee_recipient:#x}, the circuit credits {cfg.fee_recipient:#x}")
-    addresses = _sorted_keys([a for r in run.txs for a in (r.tx.sender, r.tx.to)] + paid, cfg.account_depth, cfg.account_slots, "accounts")
+        raise ConfigError(
+            f"the block paid its fees to {run.fee_recipient:#x}, the circuit credits"
+            f" {cfg.fee_recipient:#x}"
+        )
+    addresses = _sorted_keys(
+        [a for r in run.txs for a in (r.tx.sender, r.tx.to)] + paid,
+        cfg.account_depth,
+        cfg.account_slots,
+        "accounts",
+    )
     for a in addresses: _refuse_shared_index(pre_state.accounts, a, cfg.account_depth, "addresses")
     work, units = pre_state.copy(), []
-    snapshot = lambda: tuple((work.account(a).nonce, work.account(a).balance, work.account(a).storage_root) for a in addresses)
+    snapshot = lambda: tuple(
+        (work.account(a).nonce, work.account(a).balance, work.account(a).storage_root)
+        for a in addresses
+    )
     fields = [snapshot()]
     for r in run.txs:
         if work.account(r.tx.to).code_commitment:
-            if len(units) == cfg.max_calls: raise CircuitLimitExceeded(f"more than max_calls = {cfg.max_calls} calls")
+            if len(units) == cfg.max_calls:
+                raise CircuitLimitExceeded(f"more than max_calls = {cfg.max_calls} calls")
             units.append(_unit_values(cfg, work, r))
         commit_transaction(work, r.tx, r.result, r.storage_before, cfg.fee_recipient)
         fields.append(snapshot())
     tree, paths = pre_state.account_tree.copy(), []
     for a in addresses:
         paths.append(tree.prove(_tree_index(a, cfg.account_depth)).siblings)
-        tree.set(_tree_index(a, cfg.account_depth), 0 if work.is_empty(work.account(a)) else account_leaf(a, work.account(a)))
+        tree.set(
+            _tree_index(a, cfg.account_depth),
+            0 if work.is_empty(work.account(a)) else account_leaf(a, work.account(a)),
+        )
     if tree.root != run.post_state_root:
-        raise EvmCircuitError("replaying the recorded results does not reach the run's post-state root")
-    public = dict(pre_state_root=run.pre_state_root, post_state_root=run.post_state_root if claimed_post is None else claimed_post,
-                  tx_commitment=tx_commitment([r.tx for r in run.txs]), binding=binding)
-    return _BlockValues(public, tuple(r.tx for r in run.txs), tuple(addresses),
-                        tuple(pre_state.account(a).code_commitment for a in addresses), tuple(fields), tuple(paths),
-                        tuple(units) + (_UnitValues(),) * (cfg.max_calls - len(units)))
+        raise EvmCircuitError(
+            "replaying the recorded results does not reach the run's post-state root"
+        )
+    public = dict(
+        pre_state_root=run.pre_state_root,
+        post_state_root=run.post_state_root if claimed_post is None else claimed_post,
+        tx_commitment=tx_commitment([r.tx for r in run.txs]),
+        binding=binding,
+    )
+    return _BlockValues(
+        public,
+        tuple(r.tx for r in run.txs),
+        tuple(addresses),
+        tuple(pre_state.account(a).code_commitment for a in addresses),
+        tuple(fields),
+        tuple(paths),
+        tuple(units) + (_UnitValues(),) * (cfg.max_calls - len(units)),
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #9c534979
 def build_block_circuit(config: CircuitConfig,  # the circuit's shape
                         pre_state: State,         # the state before the block (for Merkle paths)
-                        run: BlockRun,            # `apply_block(pre_state, txs)`: per-transaction traces and roots
-                        binding: int = 0,         # the dispute game's binding value (a field element)
-                        claimed_post_state_root: int | None = None,  # to claim another root than the run's (it will not prove)
+                        run: BlockRun,            # `apply_block(pre_state, txs)`: per-transaction
+                                                  # traces and roots
+                        binding: int = 0,         # the dispute game's binding value (a field
+                                                  # element)
+                        # to claim another root than the run's (it will not prove)
+                        claimed_post_state_root: int | None = None,
                        ) -> BlockCircuit:
     "The block circuit and its witness from the pre-state and the interpreter's traces."
     if not isinstance(binding, int) or not 0 <= binding < R:
         raise EvmCircuitError(f"binding = {binding!r} is not a field element")
     b, _ = _build(config, _block_values(config, pre_state, run, binding, claimed_post_state_root))
     witness = b.cs.compute_witness(b.inputs)
-    return BlockCircuit(config, b.cs, witness, tuple(b.inputs[n] for n in PUBLIC_INPUTS), b.groups, b.spans, dict(b.inputs))
+    return BlockCircuit(
+        config,
+        b.cs,
+        witness,
+        tuple(b.inputs[n] for n in PUBLIC_INPUTS),
+        b.groups,
+        b.spans,
+        dict(b.inputs),
+    )
 
 def check_block_fits(config: CircuitConfig,   # the circuit's shape
                      pre_state: State,        # the state the block starts from
                      txs: Sequence[Tx],       # the block's transactions
                     ) -> BlockRun:
-    "The block's run if a circuit of this shape proves it; else the witness builder's error naming the limit."
+    """The block's run if a circuit of this shape proves it; else the witness builder's error naming
+    the limit."""
     run = apply_block(pre_state, txs, config.fee_recipient)
-    _block_values(config, pre_state, run, 0, None)   # the prover's own checks: one definition of a provable block
+    # the prover's own checks: one definition of a provable block
+    _block_values(config, pre_state, run, 0, None)
     return run
 
 # %% ../nbs/08_evm_circuit.ipynb #860c86a2
 def block_circuit_shape(config: CircuitConfig) -> BlockCircuit:
-    "The circuit of an empty block on an empty state: the shape the setup needs (same constraints as any block)."
+    """The circuit of an empty block on an empty state: the shape the setup needs (same constraints
+    as any block)."""
     state = State(config.account_depth, config.storage_depth)
     return build_block_circuit(config, state, apply_block(state, []))
 
-def setup_block_circuit(config: CircuitConfig, seed: int | None = None) -> tuple[groth16.ProvingKey, groth16.VerifyingKey]:
-    "Groth16 keys for every block of this shape (seeded toxic waste for demos; None draws it from `secrets`)."
+
+def setup_block_circuit(
+    config: CircuitConfig, seed: int | None = None
+) -> tuple[groth16.ProvingKey, groth16.VerifyingKey]:
+    """Groth16 keys for every block of this shape (seeded toxic waste for demos; None draws it from
+    `secrets`)."""
     return groth16.setup(block_circuit_shape(config).r1cs, seed=seed)
 
-def block_public_inputs(pre_state_root: int, post_state_root: int, txs: Sequence[Tx], binding: int) -> tuple[int, ...]:
+
+def block_public_inputs(
+    pre_state_root: int, post_state_root: int, txs: Sequence[Tx], binding: int
+) -> tuple[int, ...]:
     "The verifier's public inputs, from data it holds (PUBLIC_INPUTS order)."
     return (pre_state_root, post_state_root, tx_commitment(txs), binding)
 
-def prove_block(pk: groth16.ProvingKey, circuit: BlockCircuit, rng: random.Random | None = None) -> groth16.Proof:
-    "A Groth16 proof of the block (UnsatisfiedConstraint, naming the constraint, if the witness is not valid)."
+
+def prove_block(
+    pk: groth16.ProvingKey, circuit: BlockCircuit, rng: random.Random | None = None
+) -> groth16.Proof:
+    """A Groth16 proof of the block (UnsatisfiedConstraint, naming the constraint, if the witness is
+    not valid)."""
     return groth16.prove(pk, circuit.r1cs, circuit.witness, rng=rng)
 
-def verify_block(vk: groth16.VerifyingKey, public_inputs: Sequence[int], proof: groth16.Proof) -> bool:
+
+def verify_block(
+    vk: groth16.VerifyingKey, public_inputs: Sequence[int], proof: groth16.Proof
+) -> bool:
     "Check a block proof against the four public inputs."
     return groth16.verify(vk, list(public_inputs), proof)
 
 # %% ../nbs/08_evm_circuit.ipynb #78d3c240
-COUNTER_CODE: bytes = bytes.fromhex("34600054016000553360015500")  # CALLVALUE PUSH1 0 SLOAD ADD PUSH1 0 SSTORE CALLER PUSH1 1 SSTORE STOP
+# CALLVALUE PUSH1 0 SLOAD ADD PUSH1 0 SSTORE CALLER PUSH1 1 SSTORE STOP
+COUNTER_CODE: bytes = bytes.fromhex("34600054016000553360015500")
 
-def example_block(config: CircuitConfig = CircuitConfig(), n_transfers: int = 8) -> tuple[State, list[Tx]]:
-    "A genesis state (four funded accounts and the counter contract) and a block of transfers plus one call."
+
+def example_block(
+    config: CircuitConfig = CircuitConfig(), n_transfers: int = 8
+) -> tuple[State, list[Tx]]:
+    """A genesis state (four funded accounts and the counter contract) and a block of transfers plus
+    one call."""
     state = State(config.account_depth, config.storage_depth)
     people = [0xA11CE0, 0xB0B001, 0xCA7002, 0xD0E003]
-    for k, address in enumerate(people): set_account(state, address, Account(balance=10**18 * (k + 1)))
+    for k, address in enumerate(people):
+        set_account(state, address, Account(balance=10**18 * (k + 1)))
     deploy_code(state, 0xC0FFEE4, COUNTER_CODE)
     set_storage(state, 0xC0FFEE4, 0, 41)
     nonces, txs = {a: 0 for a in people}, []
     for i in range(n_transfers):
         sender, to = people[i % 4], people[(i + 1 + i // 4) % 4]
-        txs.append(Tx(sender, to, value=10**15 * (i + 1), nonce=nonces[sender], gas=21_000)); nonces[sender] += 1
+        txs.append(Tx(sender, to, value=10**15 * (i + 1), nonce=nonces[sender], gas=21_000))
+        nonces[sender] += 1
     txs.append(Tx(people[0], 0xC0FFEE4, value=1, nonce=nonces[people[0]], gas=70_000))
     return state, txs
 
 # %% ../nbs/08_evm_circuit.ipynb #803d1c36
-STEP_PARTS: tuple[str, ...] = ("selectors", "bits of a, b", "adder (ADD SUB LT GT)", "multiplier (MUL)",
-                               "bit products (AND OR XOR)", "zero tests (EQ ISZERO JUMPI)", "halts, jumps, pc",
-                               "storage cache (SLOAD SSTORE)", "gas", "calldata (CALLDATALOAD)", "result and stack")
+STEP_PARTS: tuple[str, ...] = (
+    "selectors", "bits of a, b", "adder (ADD SUB LT GT)", "multiplier (MUL)",
+    "bit products (AND OR XOR)", "zero tests (EQ ISZERO JUMPI)", "halts, jumps, pc",
+    "storage cache (SLOAD SSTORE)", "gas", "calldata (CALLDATALOAD)", "result and stack",
+)
 
 def step_constraints(circuit: BlockCircuit) -> dict[str, int]:
     "Constraints per EVM step by part, and in all (a step plus the code lookup of its state row)."
@@ -1267,10 +2026,15 @@ def _markdown_table(rows: list[tuple], header: tuple) -> str:
 
 # %% ../nbs/08_evm_circuit.ipynb #e3236c90
 OPCODE_COMPONENTS: dict[str, str] = {
-    "ADD, SUB, LT, GT": "adder (ADD SUB LT GT)", "MUL": "multiplier (MUL)", "AND, OR, XOR": "bit products (AND OR XOR)",
-    "EQ, ISZERO (and JUMPI's condition)": "zero tests (EQ ISZERO JUMPI)", "SLOAD, SSTORE": "storage cache (SLOAD SSTORE)",
+    "ADD, SUB, LT, GT": "adder (ADD SUB LT GT)",
+    "MUL": "multiplier (MUL)",
+    "AND, OR, XOR": "bit products (AND OR XOR)",
+    "EQ, ISZERO (and JUMPI's condition)": "zero tests (EQ ISZERO JUMPI)",
+    "SLOAD, SSTORE": "storage cache (SLOAD SSTORE)",
     "CALLDATALOAD": "calldata (CALLDATALOAD)",
-    "NOT, POP, PUSH1–32, DUP1–4, SWAP1–4, PC, CALLER, CALLVALUE, JUMP, JUMPI, JUMPDEST, STOP, RETURN, REVERT, INVALID": "(shared parts only)"}
+    ("NOT, POP, PUSH1–32, DUP1–4, SWAP1–4, PC, CALLER, CALLVALUE, JUMP, JUMPI, JUMPDEST, STOP, "
+     "RETURN, REVERT, INVALID"): "(shared parts only)",
+}
 
 def opcode_constraints(circuit: BlockCircuit) -> list[tuple[str, int]]:
     "(opcodes, constraints per step that only they need)."
@@ -1279,8 +2043,12 @@ def opcode_constraints(circuit: BlockCircuit) -> list[tuple[str, int]]:
 
 # %% ../nbs/08_evm_circuit.ipynb #40ddc1f0
 def step_constraints_at(config: CircuitConfig) -> dict[str, int]:
-    "Constraints per EVM step at this config's widths (code, stack, cache, calldata), from a one-step probe."
-    probe = replace(config, max_txs=1, max_calls=1, max_steps=1, account_slots=1, account_depth=1, storage_depth=1)
+    """Constraints per EVM step at this config's widths (code, stack, cache, calldata), from a
+    one-step probe."""
+    probe = replace(
+        config, max_txs=1, max_calls=1, max_steps=1, account_slots=1, account_depth=1,
+        storage_depth=1,
+    )
     return step_constraints(block_circuit_shape(probe))
 
 # %% ../nbs/08_evm_circuit.ipynb #5148eb60
@@ -1294,14 +2062,19 @@ def _rows_by_wire(r1cs: R1CS) -> dict[int, list[int]]:
 def _holds_at(r1cs: R1CS, witness: list[int], rows: list[int]) -> bool:
     "Do the given constraints hold?"
     ev = lambda terms: sum(c * witness[i] for i, c in terms.items()) % R
-    return all(ev(r1cs.constraints[j][0]) * ev(r1cs.constraints[j][1]) % R == ev(r1cs.constraints[j][2]) for j in rows)
+    return all(
+        ev(r1cs.constraints[j][0]) * ev(r1cs.constraints[j][1]) % R == ev(r1cs.constraints[j][2])
+        for j in rows
+    )
 
 def mutation_experiment(circuit: BlockCircuit,  # a block circuit with a valid witness
                         n_mutations: int,          # how many single-value mutations
                         seed: int = 0,             # for the choice of wires and new values
-                        full_check: bool = False,  # run is_satisfied on the whole system (slow) instead of the touched rows
+                        full_check: bool = False,  # run is_satisfied on the whole system (slow)
+                                                   # instead of the touched rows
                        ) -> dict[str, tuple[int, int]]:
-    "Mutate one private value at a time; return {group: (mutations tried, mutations that still satisfy)}."
+    """Mutate one private value at a time; return {group: (mutations tried, mutations that still
+    satisfy)}."""
     rng, r1cs, witness = random.Random(seed), circuit.r1cs, circuit.witness
     rows = None if full_check else _rows_by_wire(r1cs)
     groups = sorted(circuit.groups)
@@ -1311,13 +2084,18 @@ def mutation_experiment(circuit: BlockCircuit,  # a block circuit with a valid w
         wire = r1cs.wire_index(rng.choice(circuit.groups[group]))
         mutated = list(witness)
         mutated[wire] = (mutated[wire] + rng.choice([1, R - 1, rng.randrange(1, R)])) % R
-        holds = r1cs.is_satisfied(mutated) if full_check else _holds_at(r1cs, mutated, rows.get(wire, []))
+        holds = (
+            r1cs.is_satisfied(mutated)
+            if full_check
+            else _holds_at(r1cs, mutated, rows.get(wire, []))
+        )
         out[group][0] += 1; out[group][1] += holds
     return {g: (tried, survived) for g, (tried, survived) in out.items()}
 
 # %% ../nbs/08_evm_circuit.ipynb #0b63aadd
 def free_wires(circuit: BlockCircuit) -> list[str]:
-    "Names of the private wires (all of them, gadget internals included) whose +1 change keeps every constraint."
+    """Names of the private wires (all of them, gadget internals included) whose +1 change keeps
+    every constraint."""
     r1cs, witness = circuit.r1cs, list(circuit.witness)
     rows, names, free = _rows_by_wire(r1cs), r1cs.wire_names, []
     for wire in range(1 + r1cs.n_public, r1cs.n_wires):
@@ -1334,22 +2112,33 @@ def reassign(circuit: BlockCircuit,        # a block circuit with its honest inp
     "The witness an adversary gets by replacing some inputs and letting every other wire follow."
     unknown = sorted(set(overrides) - set(circuit.inputs))
     if unknown: raise EvmCircuitError(f"not inputs of this circuit: {unknown[:4]}")
-    return circuit.r1cs.compute_witness({**circuit.inputs, **{n: v % R for n, v in overrides.items()}})
+    return circuit.r1cs.compute_witness(
+        {**circuit.inputs, **{n: v % R for n, v in overrides.items()}}
+    )
 
-ACCOUNT_FORGERIES: dict[str, tuple[int, int, int]] = {   # name -> offsets (nonce, balance.hi, balance.lo) mod r
+# name -> offsets (nonce, balance.hi, balance.lo) mod r
+ACCOUNT_FORGERIES: dict[str, tuple[int, int, int]] = {
     "balance limbs sum to r": (0, 1 << 49, -(1 << 49)),
     "nonce r − 1, balance +1": (-1, 0, 1),
     "low limb ≥ 2^128": (0, -1, LIMB),
     "nonce and high limb negated": (1 << 64, -(1 << 64), 0),
 }
 
-def _forged_leaf(address: int, nonce: int, hi: int, lo: int, code: int, sroot: int, empty_sroot: int) -> int:
+
+def _forged_leaf(
+    address: int, nonce: int, hi: int, lo: int, code: int, sroot: int, empty_sroot: int
+) -> int:
     "The leaf of raw field values: 0 if all are those of the empty account, else the Poseidon hash."
-    return 0 if (nonce, hi, lo, code, sroot) == (0, 0, 0, 0, empty_sroot) else poseidon([address, nonce, hi, lo, code, sroot])
+    return (
+        0
+        if (nonce, hi, lo, code, sroot) == (0, 0, 0, 0, empty_sroot)
+        else poseidon([address, nonce, hi, lo, code, sroot])
+    )
 
 # %% ../nbs/08_evm_circuit.ipynb #e73eb899
 def account_forgeries(circuit: BlockCircuit, run: BlockRun) -> list[tuple[str, dict[str, int]]]:
-    "Every ACCOUNT_FORGERIES move on every used account entry, carried through all transactions: (what, overrides)."
+    """Every ACCOUNT_FORGERIES move on every used account entry, carried through all transactions:
+    (what, overrides)."""
     cfg, inputs, out = circuit.config, circuit.inputs, []
     empty_sroot = empty_subtree_roots(cfg.storage_depth)[cfg.storage_depth]
     last = f"time{cfg.max_txs}"
@@ -1357,23 +2146,38 @@ def account_forgeries(circuit: BlockCircuit, run: BlockRun) -> list[tuple[str, d
         if not inputs[f"account{k}.used"]: continue
         address, code = inputs[f"account{k}.address"], inputs[f"account{k}.code"]
         for move, offsets in ACCOUNT_FORGERIES.items():
-            over = {f"time{i}.account{k}.{f}": (inputs[f"time{i}.account{k}.{f}"] + d) % R
-                    for i in range(cfg.max_txs + 1) for f, d in zip(("nonce", "balance.hi", "balance.lo"), offsets)}
+            over = {
+                f"time{i}.account{k}.{f}": (inputs[f"time{i}.account{k}.{f}"] + d) % R
+                for i in range(cfg.max_txs + 1)
+                for f, d in zip(("nonce", "balance.hi", "balance.lo"), offsets)
+            }
             tree = run.post_state.account_tree.copy()
-            tree.set(_tree_index(address, cfg.account_depth),
-                     _forged_leaf(address, *(over[f"{last}.account{k}.{f}"] for f in ("nonce", "balance.hi", "balance.lo")),
-                                  code, inputs[f"{last}.account{k}.storage root"], empty_sroot))
+            tree.set(
+                _tree_index(address, cfg.account_depth),
+                _forged_leaf(
+                    address,
+                    *(
+                        over[f"{last}.account{k}.{f}"]
+                        for f in ("nonce", "balance.hi", "balance.lo")
+                    ),
+                    code,
+                    inputs[f"{last}.account{k}.storage root"],
+                    empty_sroot,
+                ),
+            )
             out.append((f"account {address:#x}: {move}", {**over, "post_state_root": tree.root}))
     return out
 
 # %% ../nbs/08_evm_circuit.ipynb #140a049f
-STORAGE_FORGERIES: dict[str, tuple[int, int]] = {   # name -> offsets (hi, lo) of the value before the call
+# name -> offsets (hi, lo) of the value before the call
+STORAGE_FORGERIES: dict[str, tuple[int, int]] = {
     "limbs sum to r": (1 << 64, -(1 << 64)),
     "low limb ≥ 2^128": (-1, LIMB),
 }
 
 def storage_forgeries(circuit: BlockCircuit) -> list[tuple[str, dict[str, int]]]:
-    "Every STORAGE_FORGERIES move on the value before the call of every used storage entry, kept until the call writes it."
+    """Every STORAGE_FORGERIES move on the value before the call of every used storage entry, kept
+    until the call writes it."""
     cfg, inputs, out = circuit.config, circuit.inputs, []
     for j in range(cfg.max_calls):
         for k in range(cfg.storage_slots):
@@ -1383,19 +2187,28 @@ def storage_forgeries(circuit: BlockCircuit) -> list[tuple[str, dict[str, int]]]
             while rows <= cfg.max_steps and word(f"call{j}.row{rows}.cache{k}") == before: rows += 1
             for move, (dh, dl) in STORAGE_FORGERIES.items():
                 over = {}
-                for n in [f"call{j}.slot{k}.before"] + [f"call{j}.row{t}.cache{k}" for t in range(rows)]:
+                for n in [f"call{j}.slot{k}.before"] + [
+                    f"call{j}.row{t}.cache{k}" for t in range(rows)
+                ]:
                     over[f"{n}.hi"], over[f"{n}.lo"] = (before[0] + dh) % R, (before[1] + dl) % R
                 out.append((f"call {j} slot {inputs[f'call{j}.slot{k}.key.lo']:#x}: {move}", over))
     return out
 
 # %% ../nbs/08_evm_circuit.ipynb #ae03c09b
-def benchmark_block(word_bits: int = 256,                 # the word size proven; only 256 (full EVM words) exists
-                    config: CircuitConfig | None = None,  # the circuit's shape (default: the classroom CircuitConfig())
-                    seed: int = 0,                        # seeded toxic waste and blinding, so runs compare
+# the word size proven; only 256 (full EVM words) exists
+def benchmark_block(word_bits: int = 256,
+                    config: CircuitConfig | None = None,  # the circuit's shape (default: the
+                                                          # classroom CircuitConfig())
+                    seed: int = 0,                        # seeded toxic waste and blinding, so runs
+                                                          # compare
                    ) -> dict:
-    "Prove and verify the example block (8 transfers + 1 call with storage writes); sizes and seconds."
+    """Prove and verify the example block (8 transfers + 1 call with storage writes); sizes and
+    seconds."""
     if word_bits != 256:
-        raise ConfigError(f"word_bits = {word_bits}: the circuit proves 256-bit EVM words only (two 128-bit limbs)")
+        raise ConfigError(
+            f"word_bits = {word_bits}: the circuit proves 256-bit EVM words only (two 128-bit"
+            " limbs)"
+        )
     config = config or CircuitConfig()
     state, txs = example_block(config)
     t0 = time.perf_counter()
@@ -1406,12 +2219,22 @@ def benchmark_block(word_bits: int = 256,                 # the word size proven
     t2 = time.perf_counter()
     proof = prove_block(pk, circuit, rng=random.Random(seed))
     t3 = time.perf_counter()
-    verified = verify_block(vk, block_public_inputs(run.pre_state_root, run.post_state_root, txs, seed + 1), proof)
+    verified = verify_block(
+        vk, block_public_inputs(run.pre_state_root, run.post_state_root, txs, seed + 1), proof
+    )
     t4 = time.perf_counter()
     steps = sum(len(r.result.trace) for r in run.txs if r.result is not None)
     per_step = step_constraints(circuit)["per step"]
-    return {"word_bits": word_bits, "transactions": len(txs), "calls": sum(r.result is not None for r in run.txs),
-            "steps": steps, "constraints": circuit.r1cs.n_constraints, "wires": circuit.r1cs.n_wires,
-            "constraints_per_step": per_step, "witness_s": round(t1 - t0, 3), "setup_s": round(t2 - t1, 3),
-            "prove_s": round(t3 - t2, 3), "verify_s": round(t4 - t3, 3), "end_to_end_s": round(t1 - t0 + t4 - t2, 3),
-            "verified": verified, "backend": "python"}
+    return {
+        "word_bits": word_bits,
+        "transactions": len(txs),
+        "calls": sum(r.result is not None for r in run.txs),
+        "steps": steps,
+        "constraints": circuit.r1cs.n_constraints,
+        "wires": circuit.r1cs.n_wires, "constraints_per_step": per_step,
+        "witness_s": round(t1 - t0, 3), "setup_s": round(t2 - t1, 3), "prove_s": round(t3 - t2, 3),
+        "verify_s": round(t4 - t3, 3),
+        "end_to_end_s": round(t1 - t0 + t4 - t2, 3),
+        "verified": verified,
+        "backend": "python",
+    }

@@ -18,12 +18,15 @@ __all__ = ['P', 'R', 'TWO_ADICITY', 'MULTIPLICATIVE_GENERATOR', 'FieldError', 'N
            'Fq']
 
 # %% ../nbs/00_field.ipynb #5afbcd8a
-P: int = 21888242871839275222246405745257275088696311157297823662689037894645226208583  # base field modulus (EIP-196)
-R: int = 21888242871839275222246405745257275088548364400416034343698204186575808495617  # scalar field modulus, the group order
+# base field modulus (EIP-196)
+P: int = 21888242871839275222246405745257275088696311157297823662689037894645226208583
+# scalar field modulus, the group order
+R: int = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 # %% ../nbs/00_field.ipynb #2f370cc8
 TWO_ADICITY: int = 28  # r - 1 = 2^28 * m with m odd
-MULTIPLICATIVE_GENERATOR: int = 5  # smallest generator of Fr*; also the smallest quadratic non-residue
+# smallest generator of Fr*; also the smallest quadratic non-residue
+MULTIPLICATIVE_GENERATOR: int = 5
 
 # %% ../nbs/00_field.ipynb #04153253
 class FieldError(ValueError):
@@ -36,7 +39,8 @@ class NotASquare(FieldError):
     "`sqrt` of a quadratic non-residue."
 
 class NoSuchRootOfUnity(FieldError):
-    "A root of unity of an order the field does not have (not a power of two, or above 2^two_adicity)."
+    """A root of unity of an order the field does not have (not a power of two, or above
+    2^two_adicity)."""
 
 class InverseOfZero(FieldError, ZeroDivisionError):
     "Zero has no multiplicative inverse."
@@ -87,7 +91,8 @@ def root_of_unity(n: int, # the order: a power of two, at most 2^28
 
 # %% ../nbs/00_field.ipynb #247e72b5
 def _as_integer(value, name: str) -> int:
-    "An integer-like value (int, gmpy2.mpz, numpy integer: anything with __index__) as an int; floats refused."
+    """An integer-like value (int, gmpy2.mpz, numpy integer: anything with __index__) as an int;
+    floats refused."""
     try:
         return operator.index(value)
     except TypeError:
@@ -101,7 +106,8 @@ class PrimeFieldElement:
     non_residue: ClassVar[int]  # a quadratic non-residue (for Tonelli–Shanks)
     BYTE_LENGTH: ClassVar[int] = 32
 
-    def __init__(self, value: int | PrimeFieldElement, # an int (any, or canonical if strict) or an element
+    # an int (any, or canonical if strict) or an element
+    def __init__(self, value: int | PrimeFieldElement,
                  strict: bool = False): # refuse ints outside [0, modulus) instead of reducing them
         if isinstance(value, PrimeFieldElement):
             value = self._same_field(value)
@@ -115,7 +121,8 @@ class PrimeFieldElement:
 
     @classmethod
     def _from_canonical(cls, value: int) -> PrimeFieldElement:
-        "Wrap an int already in [0, modulus) without the checks of __init__ (the operators' fast path)."
+        """Wrap an int already in [0, modulus) without the checks of __init__ (the operators' fast
+        path)."""
         element = object.__new__(cls)
         object.__setattr__(element, "value", value)
         return element
@@ -216,10 +223,12 @@ def to_bytes(self: PrimeFieldElement) -> bytes:
 def from_bytes(cls: PrimeFieldElement, data: bytes): # exactly 32 bytes, big-endian, value < modulus
     "Decode a canonical 32-byte big-endian encoding; `NonCanonicalElement` otherwise."
     if len(data) != cls.BYTE_LENGTH:
-        raise NonCanonicalElement(f"{cls.__name__} encoding has {len(data)} bytes, expected {cls.BYTE_LENGTH}")
+        raise NonCanonicalElement(f"{cls.__name__} encoding has {len(data)} bytes, expected "
+                                  f"{cls.BYTE_LENGTH}")
     value = int.from_bytes(data, "big")
     if value >= cls.modulus:
-        raise NonCanonicalElement(f"{cls.__name__} encoding 0x{bytes(data).hex()} is >= the modulus")
+        raise NonCanonicalElement(
+            f"{cls.__name__} encoding 0x{bytes(data).hex()} is >= the modulus")
     return cls(value)
 
 @patch(cls_method=True)

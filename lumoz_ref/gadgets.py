@@ -37,10 +37,12 @@ class GadgetError(ValueError):
     "Base class of the errors of this chapter."
 
 class UnsupportedBitWidth(GadgetError):
-    "A bit width outside the range where the gadget is sound (bit decompositions must be unique mod r)."
+    """A bit width outside the range where the gadget is sound (bit decompositions must be unique
+    mod r)."""
 
 class ValueOutOfRange(GadgetError):
-    "A native twin got a value that does not fit the declared number of bits, or a selector that is not a bit."
+    """A native twin got a value that does not fit the declared number of bits, or a selector that
+    is not a bit."""
 
 class UnsupportedArity(GadgetError):
     "A hash called with a number of inputs (or a width) it has no parameters for."
@@ -49,16 +51,19 @@ class KeyOutOfRange(GadgetError):
     "A sparse-Merkle-tree key that does not fit the tree's depth."
 
 class MalformedProof(GadgetError):
-    "A Merkle proof of the wrong depth, or with path bits or siblings that are not bits / field elements."
+    """A Merkle proof of the wrong depth, or with path bits or siblings that are not bits / field
+    elements."""
 
-Expr = Union[int, Variable, LinearCombination]  # anything the builder accepts as a linear expression
+# anything the builder accepts as a linear expression
+Expr = Union[int, Variable, LinearCombination]
 
 def _lc(x: Expr) -> LinearCombination:
     "x as a LinearCombination (so that int − Variable and the like read naturally)."
     return LinearCombination({}) + x
 
 def _weighted_sum(weights: Sequence[int], exprs: Sequence[Expr]) -> LinearCombination:
-    "Σ weights[j]·exprs[j] as one linear combination, accumulated in one dict rather than a chain of sums."
+    """Σ weights[j]·exprs[j] as one linear combination, accumulated in one dict rather than a chain
+    of sums."""
     terms: dict[int, int] = {}
     for k, e in zip(weights, exprs):
         for i, c in _lc(e).terms.items(): terms[i] = terms.get(i, 0) + k * c
@@ -67,14 +72,17 @@ def _weighted_sum(weights: Sequence[int], exprs: Sequence[Expr]) -> LinearCombin
 def _field_element(value: int, what: str) -> int:
     "`value` if it is an int in [0, r), else NonCanonicalElement naming `what`."
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < R:
-        raise NonCanonicalElement(f"{what} = {value!r} is not a field element: expected an int in [0, r)")
+        raise NonCanonicalElement(
+            f"{what} = {value!r} is not a field element: expected an int in [0, r)"
+        )
     return value
 
 # %% ../nbs/06_gadgets.ipynb #2c159487
 def materialize(cs: R1CS, # the builder
                 expr: Expr, # a linear expression
                 name: str = "out", # the name of the new wire
-               ) -> Variable: # `expr` itself if it is a Variable, else a new wire constrained equal to it
+               ) -> Variable: # `expr` itself if it is a Variable, else a new wire constrained equal
+                              # to it
     "A wire equal to `expr`: costs one linear constraint unless `expr` already is a Variable."
     if isinstance(expr, Variable): return expr
     out = cs.private(name, lambda w: w[expr])
@@ -102,13 +110,16 @@ MAX_BITS: int = 253  # largest n with 2^n < r, so that an n-bit decomposition is
 
 def _check_bit_width(n_bits: int, limit: int = MAX_BITS) -> None:
     if not isinstance(n_bits, int) or isinstance(n_bits, bool) or not 1 <= n_bits <= limit:
-        raise UnsupportedBitWidth(f"n_bits = {n_bits!r}: expected an int in [1, {limit}] so that bits are unique mod r")
+        raise UnsupportedBitWidth(
+            f"n_bits = {n_bits!r}: expected an int in [1, {limit}] so that bits are unique mod r"
+        )
 
 def bits_of(x: int, # a non-negative int below 2^n_bits
             n_bits: int, # how many bits
            ) -> list[int]: # little-endian bits: x = Σ 2^i·bits[i]
     "Native twin of `to_bits`: the n_bits little-endian binary digits of x."
-    if not isinstance(n_bits, int) or n_bits < 1: raise UnsupportedBitWidth(f"n_bits = {n_bits!r}: expected an int ≥ 1")
+    if not isinstance(n_bits, int) or n_bits < 1:
+        raise UnsupportedBitWidth(f"n_bits = {n_bits!r}: expected an int ≥ 1")
     if not isinstance(x, int) or isinstance(x, bool) or not 0 <= x < 1 << n_bits:
         raise ValueOutOfRange(f"{x!r} does not fit in {n_bits} bits")
     return [(x >> i) & 1 for i in range(n_bits)]
@@ -123,7 +134,8 @@ def to_bits(cs: R1CS, # the builder
             n_bits: int, # number of bits, 1..253
             name: str = "bit", # name prefix of the bit wires
            ) -> list[Variable]: # the little-endian bits of x
-    "Decompose x into n_bits constrained bits; unsatisfiable unless 0 ≤ x < 2^n_bits (n_bits + 1 constraints)."
+    """Decompose x into n_bits constrained bits; unsatisfiable unless 0 ≤ x < 2^n_bits (n_bits + 1
+    constraints)."""
     _check_bit_width(n_bits)
     bits = []
     for i in range(n_bits):
@@ -148,7 +160,8 @@ def fits_in_bits(x: int, n_bits: int) -> bool:
 def less_than(cs: R1CS, # the builder
               a: Expr, b: Expr, # the two values to compare
               n_bits: int, # both must fit n_bits bits; 1..252
-              assume_in_range: bool = False, # skip the range checks of a and b (caller guarantees them)
+              assume_in_range: bool = False, # skip the range checks of a and b (caller guarantees
+                                             # them)
              ) -> LinearCombination: # 1 if a < b else 0
     "[a < b] for n_bits-bit a, b (n_bits + 2 constraints, plus 2(n_bits + 1) for the range checks)."
     _check_bit_width(n_bits, MAX_BITS - 1)
@@ -157,15 +170,24 @@ def less_than(cs: R1CS, # the builder
     d_bits = to_bits(cs, a + (1 << n_bits) - b, n_bits + 1, name="lt.d")
     return 1 - d_bits[n_bits]
 
-def less_equal(cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False) -> LinearCombination:
+
+def less_equal(
+    cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False
+) -> LinearCombination:
     "[a ≤ b] = 1 − [b < a]."
     return 1 - less_than(cs, b, a, n_bits, assume_in_range)
 
-def greater_than(cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False) -> LinearCombination:
+
+def greater_than(
+    cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False
+) -> LinearCombination:
     "[a > b] = [b < a]."
     return less_than(cs, b, a, n_bits, assume_in_range)
 
-def greater_equal(cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False) -> LinearCombination:
+
+def greater_equal(
+    cs: R1CS, a: Expr, b: Expr, n_bits: int, assume_in_range: bool = False
+) -> LinearCombination:
     "[a ≥ b] = 1 − [a < b]."
     return 1 - less_than(cs, a, b, n_bits, assume_in_range)
 
@@ -230,7 +252,10 @@ def mux(cs: R1CS, # the builder
        ) -> Expr: # options[Σ 2^i·index_bits[i]]
     "A 2^k-way multiplexer as a tree of selects (2^k − 1 constraints)."
     if len(options) != 1 << len(index_bits):
-        raise GadgetError(f"mux: {len(index_bits)} index bits select among {1 << len(index_bits)} options, got {len(options)}")
+        raise GadgetError(
+            f"mux: {len(index_bits)} index bits select among {1 << len(index_bits)} options, got"
+            f" {len(options)}"
+        )
     level = list(options)
     for bit in index_bits:
         level = [select(cs, bit, level[i + 1], level[i]) for i in range(0, len(level), 2)]
@@ -255,7 +280,8 @@ def select_native(s: int, a: int, b: int) -> int:
 
 def mux_native(index: int, options: Sequence[int]) -> int:
     "Native twin of `mux`: options[index]."
-    if not 0 <= index < len(options): raise ValueOutOfRange(f"index {index} outside [0, {len(options)})")
+    if not 0 <= index < len(options):
+        raise ValueOutOfRange(f"index {index} outside [0, {len(options)})")
     return options[index]
 
 def cond_swap_native(s: int, a: int, b: int) -> tuple[int, int]:
@@ -264,20 +290,29 @@ def cond_swap_native(s: int, a: int, b: int) -> tuple[int, int]:
 
 # %% ../nbs/06_gadgets.ipynb #cc354fdd
 POSEIDON_FULL_ROUNDS: int = 8  # R_F, circomlib poseidon.circom / circomlibjs poseidon_reference.js
-POSEIDON_PARTIAL_ROUNDS: tuple[int, ...] = (56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68)  # R_P for t = 2..17 (same source)
+# R_P for t = 2..17 (same source)
+POSEIDON_PARTIAL_ROUNDS: tuple[int, ...] = (
+    56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68,
+)
 POSEIDON_ALPHA: int = 5  # the S-box exponent; gcd(5, r − 1) = 1
 
 def poseidon_partial_rounds(t: int) -> int:
     "R_P for state width t (2..17), or UnsupportedArity."
     if not isinstance(t, int) or not 2 <= t <= len(POSEIDON_PARTIAL_ROUNDS) + 1:
-        raise UnsupportedArity(f"Poseidon width t = {t!r}: circomlib has parameters for t = 2..17 (1..16 inputs)")
+        raise UnsupportedArity(
+            f"Poseidon width t = {t!r}: circomlib has parameters for t = 2..17 (1..16 inputs)"
+        )
     return POSEIDON_PARTIAL_ROUNDS[t - 2]
 
 # %% ../nbs/06_gadgets.ipynb #b1a9542a
 def _grain_bits(t: int, full_rounds: int, partial_rounds: int, n: int = 254) -> Iterator[int]:
-    "The self-shrinking Grain LFSR bit stream of the Poseidon parameter script, seeded with the parameters."
+    """The self-shrinking Grain LFSR bit stream of the Poseidon parameter script, seeded with the
+    parameters."""
     state = []
-    for width, value in ((2, 1), (4, 0), (12, n), (12, t), (10, full_rounds), (10, partial_rounds), (30, (1 << 30) - 1)):
+    for width, value in (
+        (2, 1), (4, 0), (12, n), (12, t), (10, full_rounds), (10, partial_rounds),
+        (30, (1 << 30) - 1),
+    ):
         state += [(value >> (width - 1 - i)) & 1 for i in range(width)]
     def step() -> int:
         bit = state[62] ^ state[51] ^ state[38] ^ state[23] ^ state[13] ^ state[0]
@@ -318,7 +353,9 @@ def poseidon_params(t: int) -> PoseidonParams:
         if c < R: constants.append(c)
     xy = [next(integers) % R for _ in range(2 * t)]
     if len(set(xy)) != 2 * t or any((x + y) % R == 0 for x in xy[:t] for y in xy[t:]):
-        raise GadgetError(f"the first Cauchy draw for t = {t} is degenerate: the parameter script would redraw")
+        raise GadgetError(
+            f"the first Cauchy draw for t = {t} is degenerate: the parameter script would redraw"
+        )
     mds = tuple(tuple(inv_mod(x + y) for y in xy[t:]) for x in xy[:t])
     return PoseidonParams(t, POSEIDON_FULL_ROUNDS, rp, tuple(constants), mds)
 
@@ -369,7 +406,8 @@ def _mat_mul(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> list[lis
 class _OptimizedPoseidon:
     "Constants of the optimized permutation for one width (gmpy2 integers)."
     first: tuple           # c^(0), added before the first S-box
-    after_sbox: tuple      # per round: constants added after the S-box (full vectors; partial rounds use [0])
+    # per round: constants added after the S-box (full vectors; partial rounds use [0])
+    after_sbox: tuple
     pre_sparse: tuple      # P, the dense matrix of the last full round of the first half
     sparse: tuple          # per partial round: (A00, v, w)
     mds: tuple             # M, for the other full rounds
@@ -378,24 +416,33 @@ class _OptimizedPoseidon:
 def _optimized_poseidon(t: int) -> _OptimizedPoseidon:
     "Move constants forward and factor the partial-round matrices (Poseidon paper, appendix B)."
     p = poseidon_params(t)
-    n_rounds, half, rp, M = p.full_rounds + p.partial_rounds, p.full_rounds // 2, p.partial_rounds, p.mds
+    n_rounds, half, rp, M = (
+        p.full_rounds + p.partial_rounds, p.full_rounds // 2, p.partial_rounds, p.mds,
+    )
     c = [list(p.round_constants[r * t:(r + 1) * t]) for r in range(n_rounds)]
     m_inv = _matrix_inverse(M)
     # after-S-box form: M·(y) + c^(r+1) = M·(y + M⁻¹c^(r+1))
     k = [_mat_vec(m_inv, c[r + 1]) for r in range(n_rounds - 1)] + [[0] * t]
-    for r in range(half + rp - 1, half - 1, -1):         # push lanes 1.. of partial rounds backwards
+    # push lanes 1.. of partial rounds backwards
+    for r in range(half + rp - 1, half - 1, -1):
         pushed = _mat_vec(m_inv, [0] + k[r][1:])
         k[r] = [k[r][0]] + [0] * (t - 1)
         k[r - 1] = [(x + y) % R for x, y in zip(k[r - 1], pushed)]
     sparse, a = [None] * rp, [list(row) for row in M]
-    for i in range(rp - 1, -1, -1):                       # factor A = sparse · diag(1, Â), walking backwards
+    # factor A = sparse · diag(1, Â), walking backwards
+    for i in range(rp - 1, -1, -1):
         a_hat = [row[1:] for row in a[1:]]
         v = _mat_vec(list(zip(*_matrix_inverse(a_hat))), a[0][1:])
         sparse[i] = (a[0][0], v, [row[0] for row in a[1:]])
         a = _mat_mul([[1] + [0] * (t - 1)] + [[0] + row for row in a_hat], M)
     z = lambda xs: tuple(gmpy2.mpz(x) for x in xs)
-    return _OptimizedPoseidon(z(c[0]), tuple(z(row) for row in k), tuple(z(row) for row in a),
-                              tuple((gmpy2.mpz(a00), z(v), z(w)) for a00, v, w in sparse), tuple(z(row) for row in M))
+    return _OptimizedPoseidon(
+        z(c[0]),
+        tuple(z(row) for row in k),
+        tuple(z(row) for row in a),
+        tuple((gmpy2.mpz(a00), z(v), z(w)) for a00, v, w in sparse),
+        tuple(z(row) for row in M),
+    )
 
 # %% ../nbs/06_gadgets.ipynb #d0677447
 _R_MPZ = gmpy2.mpz(R)
@@ -412,7 +459,8 @@ def _poseidon_fast(state: Sequence[int]) -> list[int]:
     "The same permutation as `poseidon_permutation`, optimized (sparse partial rounds, gmpy2)."
     t = len(state); o = _optimized_poseidon(t); half = POSEIDON_FULL_ROUNDS // 2
     s = [gmpy2.mpz(x) + c for x, c in zip(state, o.first)]
-    for r in range(half): s = _full_round(s, o.after_sbox[r], o.pre_sparse if r == half - 1 else o.mds)
+    for r in range(half):
+        s = _full_round(s, o.after_sbox[r], o.pre_sparse if r == half - 1 else o.mds)
     s0, rest = s[0], s[1:]
     for i, (a00, v, w) in enumerate(o.sparse):
         x2 = s0 * s0 % _R_MPZ
@@ -420,7 +468,8 @@ def _poseidon_fast(state: Sequence[int]) -> list[int]:
         s0 = (a00 * y0 + sum(a * b for a, b in zip(v, rest))) % _R_MPZ
         rest = [(x + wi * y0) % _R_MPZ for x, wi in zip(rest, w)]
     s = [s0, *rest]
-    for r in range(half + len(o.sparse), len(o.after_sbox)): s = _full_round(s, o.after_sbox[r], o.mds)
+    for r in range(half + len(o.sparse), len(o.after_sbox)):
+        s = _full_round(s, o.after_sbox[r], o.mds)
     return [int(x) for x in s]
 
 # %% ../nbs/06_gadgets.ipynb #58fcb404
@@ -435,11 +484,13 @@ def _poseidon_pair(left: int, right: int, init_state: int = 0) -> int:
         x = s2 * s2 % r; y2 = x * x % r * s2 + k2
         return ((a[0] * y0 + a[1] * y1 + a[2] * y2) % r, (b[0] * y0 + b[1] * y1 + b[2] * y2) % r,
                 (c[0] * y0 + c[1] * y1 + c[2] * y2) % r)
-    for i in range(4): s0, s1, s2 = full(s0, s1, s2, o.after_sbox[i], o.pre_sparse if i == 3 else o.mds)
+    for i in range(4):
+        s0, s1, s2 = full(s0, s1, s2, o.after_sbox[i], o.pre_sparse if i == 3 else o.mds)
     for i, (a00, (v1, v2), (w1, w2)) in enumerate(o.sparse):
         x = s0 * s0 % r; y0 = x * x % r * s0 + o.after_sbox[4 + i][0]
         s0, s1, s2 = (a00 * y0 + v1 * s1 + v2 * s2) % r, (s1 + w1 * y0) % r, (s2 + w2 * y0) % r
-    for i in range(4 + len(o.sparse), len(o.after_sbox)): s0, s1, s2 = full(s0, s1, s2, o.after_sbox[i], o.mds)
+    for i in range(4 + len(o.sparse), len(o.after_sbox)):
+        s0, s1, s2 = full(s0, s1, s2, o.after_sbox[i], o.mds)
     return int(s0)
 
 # %% ../nbs/06_gadgets.ipynb #8118990c
@@ -449,8 +500,14 @@ def poseidon(inputs: Sequence[int], # 1..16 field elements
     "circomlib's Poseidon hash of 1..16 field elements (width t = len(inputs) + 1)."
     if not 1 <= len(inputs) <= len(POSEIDON_PARTIAL_ROUNDS):
         raise UnsupportedArity(f"Poseidon takes 1..16 inputs, got {len(inputs)}")
-    state = [_field_element(init_state, "init_state")] + [_field_element(x, f"inputs[{i}]") for i, x in enumerate(inputs)]
-    return _poseidon_pair(state[1], state[2], state[0]) if len(state) == 3 else _poseidon_fast(state)[0]
+    state = [_field_element(init_state, "init_state")] + [
+        _field_element(x, f"inputs[{i}]") for i, x in enumerate(inputs)
+    ]
+    return (
+        _poseidon_pair(state[1], state[2], state[0])
+        if len(state) == 3
+        else _poseidon_fast(state)[0]
+    )
 
 # %% ../nbs/06_gadgets.ipynb #1076f036
 MIMC7_ROUNDS: int = 91           # circomlibjs mimc7.js NROUNDS
@@ -458,7 +515,8 @@ MIMC_SPONGE_ROUNDS: int = 220    # circomlibjs mimcsponge.js NROUNDS; 2·log_5(r
 
 @lru_cache(maxsize=None)
 def mimc_constants(seed: str, n_rounds: int) -> tuple[int, ...]:
-    "c_0 = 0, c_i = keccak256^(i+1)(seed) mod r: the constants of circomlibjs `getConstants(seed, n)`."
+    """c_0 = 0, c_i = keccak256^(i+1)(seed) mod r: the constants of circomlibjs `getConstants(seed,
+    n)`."""
     constants, c = [0], keccak(seed.encode())
     for _ in range(1, n_rounds):
         c = keccak(c)
@@ -466,7 +524,8 @@ def mimc_constants(seed: str, n_rounds: int) -> tuple[int, ...]:
     return tuple(constants)
 
 def _mimc_sponge_constants() -> tuple[int, ...]:
-    "MiMCSponge's constants: the keccak chain of `mimcsponge`, with the last one set to 0 as circomlibjs does."
+    """MiMCSponge's constants: the keccak chain of `mimcsponge`, with the last one set to 0 as
+    circomlibjs does."""
     return mimc_constants("mimcsponge", MIMC_SPONGE_ROUNDS)[:-1] + (0,)
 
 def mimc7(x: int, # the message, a field element
@@ -536,7 +595,10 @@ def _poseidon_lc(cs: R1CS, inputs: Sequence[Expr], init_state: Expr = 0) -> Line
     for r in range(p.full_rounds + p.partial_rounds):
         s = [x + p.round_constants[r * t + i] for i, x in enumerate(s)]
         full = r < half or r >= half + p.partial_rounds
-        s = [_pow_gadget(cs, x, 5, f"poseidon{t} r{r} s{i}") if full or i == 0 else x for i, x in enumerate(s)]
+        s = [
+            _pow_gadget(cs, x, 5, f"poseidon{t} r{r} s{i}") if full or i == 0 else x
+            for i, x in enumerate(s)
+        ]
         s = [_weighted_sum(row, s) for row in p.mds]
     return s[0]
 
@@ -567,7 +629,10 @@ def mimc7_multi_hash_gadget(cs: R1CS, inputs: Sequence[Expr], key: Expr = 0) -> 
         h = materialize(cs, h + x + _mimc7_lc(cs, x, h), "mimc7 chain")
     return materialize(cs, h, "mimc7 multiHash")
 
-def _mimc_sponge_lc(cs: R1CS, xL: Expr, xR: Expr, k: Expr) -> tuple[LinearCombination, LinearCombination]:
+
+def _mimc_sponge_lc(
+    cs: R1CS, xL: Expr, xR: Expr, k: Expr
+) -> tuple[LinearCombination, LinearCombination]:
     xL, xR = _lc(xL), _lc(xR)
     constants = _mimc_sponge_constants()
     for i, c in enumerate(constants):
@@ -581,7 +646,10 @@ def mimc_sponge_gadget(cs: R1CS, xL: Expr, xR: Expr, k: Expr) -> tuple[Variable,
     left, right = _mimc_sponge_lc(cs, xL, xR, k)
     return materialize(cs, left, "mimcsponge xL"), materialize(cs, right, "mimcsponge xR")
 
-def mimc_sponge_multi_hash_gadget(cs: R1CS, inputs: Sequence[Expr], key: Expr = 0, num_outputs: int = 1) -> list[Variable]:
+
+def mimc_sponge_multi_hash_gadget(
+    cs: R1CS, inputs: Sequence[Expr], key: Expr = 0, num_outputs: int = 1
+) -> list[Variable]:
     "MiMCSponge multiHash in R1CS, equal to `mimc_sponge_multi_hash`."
     if num_outputs < 1: raise GadgetError(f"num_outputs = {num_outputs}: at least one output")
     left, capacity = _lc(0), _lc(0)
@@ -597,7 +665,8 @@ def mimc_sponge_multi_hash_gadget(cs: R1CS, inputs: Sequence[Expr], key: Expr = 
 class MerkleProof:
     "A Merkle path: the siblings from the leaf level up, and the side of each path node."
     siblings: tuple[int, ...]   # siblings[i]: the sibling of the path node at level i (0 = leaves)
-    path_bits: tuple[int, ...]  # path_bits[i] = 1 if the path node at level i is a right child (bit i of the key)
+    # path_bits[i] = 1 if the path node at level i is a right child (bit i of the key)
+    path_bits: tuple[int, ...]
 
     def __post_init__(self):
         if len(self.siblings) != len(self.path_bits) or not self.siblings:
@@ -644,20 +713,24 @@ class MerkleUpdate:
 
 # %% ../nbs/06_gadgets.ipynb #0d7655f4
 class SparseMerkleTree:
-    "A fixed-depth sparse Merkle tree of field elements with Poseidon(left, right) nodes; absent keys hold 0."
+    """A fixed-depth sparse Merkle tree of field elements with Poseidon(left, right) nodes; absent
+    keys hold 0."""
 
     def __init__(self, depth: int): # number of levels below the root, 1..253; keys are < 2^depth
         _check_bit_width(depth)
         self.depth = depth
         self._empty = empty_subtree_roots(depth)
-        self._nodes: dict[tuple[int, int], int] = {}   # (level, index) -> hash, non-empty nodes only
+        # (level, index) -> hash, non-empty nodes only
+        self._nodes: dict[tuple[int, int], int] = {}
 
     def _node(self, level: int, index: int) -> int:
         return self._nodes.get((level, index), self._empty[level])
 
     def _check_key(self, key: int) -> int:
         if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < 1 << self.depth:
-            raise KeyOutOfRange(f"key {key!r} does not fit a tree of depth {self.depth} (keys are < 2^{self.depth})")
+            raise KeyOutOfRange(
+                f"key {key!r} does not fit a tree of depth {self.depth} (keys are < 2^{self.depth})"
+            )
         return key
 
     @property
@@ -681,12 +754,17 @@ class SparseMerkleTree:
             index >>= 1
 
     def __len__(self) -> int: return sum(1 for level, _ in self._nodes if level == 0)
-    def __repr__(self) -> str: return f"SparseMerkleTree(depth={self.depth}, {len(self)} non-empty leaves, root={hex(self.root)})"
+    def __repr__(self) -> str:
+        return (
+            f"SparseMerkleTree(depth={self.depth}, {len(self)} non-empty leaves,"
+            f" root={hex(self.root)})"
+        )
 
 # %% ../nbs/06_gadgets.ipynb #c4562c3d
 @patch
 def prove(self: SparseMerkleTree, key: int) -> MerkleProof:
-    "The Merkle path of `key`: an inclusion proof of get(key), a non-inclusion proof when that is 0."
+    """The Merkle path of `key`: an inclusion proof of get(key), a non-inclusion proof when that is
+    0."""
     self._check_key(key)
     siblings = tuple(self._node(level, (key >> level) ^ 1) for level in range(self.depth))
     return MerkleProof(siblings, tuple(bits_of(key, self.depth)))
@@ -721,7 +799,8 @@ def verify_proof(root: int, # the committed root
     return list(proof.path_bits) == bits_of(key, proof.depth) and merkle_root(value, proof) == root
 
 def verify_update(update: MerkleUpdate) -> bool:
-    "Is `update` a valid transition: old value under old root and new value under new root, on one path?"
+    """Is `update` a valid transition: old value under old root and new value under new root, on one
+    path?"""
     return (verify_proof(update.old_root, update.key, update.old_value, update.proof)
             and verify_proof(update.new_root, update.key, update.new_value, update.proof))
 
@@ -740,7 +819,10 @@ def merkle_root_gadget(cs: R1CS, # the builder
         node = poseidon_gadget(cs, [left, right])
     return node
 
-def smt_membership_gadget(cs: R1CS, root: Expr, key: Expr, value: Expr, siblings: Sequence[Expr]) -> None:
+
+def smt_membership_gadget(
+    cs: R1CS, root: Expr, key: Expr, value: Expr, siblings: Sequence[Expr]
+) -> None:
     "Constrain that the tree with `root` holds `value` at `key` (0: absent); key < 2^len(siblings)."
     bits = to_bits(cs, key, len(siblings), name="smt.key")
     cs.assert_equal(merkle_root_gadget(cs, value, bits, siblings), root, label="smt: root matches")
@@ -753,5 +835,7 @@ def smt_update_gadget(cs: R1CS, # the builder
                      ) -> Variable: # the root after
     "Check old_value under old_root at key and return the root with new_value there."
     bits = to_bits(cs, key, len(siblings), name="smt.key")
-    cs.assert_equal(merkle_root_gadget(cs, old_value, bits, siblings), old_root, label="smt: old root matches")
+    cs.assert_equal(
+        merkle_root_gadget(cs, old_value, bits, siblings), old_root, label="smt: old root matches"
+    )
     return merkle_root_gadget(cs, new_value, bits, siblings)

@@ -22,13 +22,17 @@ from pathlib import Path
 from typing import Sequence, Union
 
 from .field import P, R, root_of_unity
-from .r1cs import (R1CS, R1CSError, WitnessError, load_r1cs, load_wtns, output_directory, read_file_bytes,
+from .r1cs import (R1CS, R1CSError, WitnessError, load_r1cs, load_wtns, output_directory,
+                            read_file_bytes,
                             write_file_bytes)
 from .qap import compute_h, evaluate_qap_at, numerator_on_coset, qap_domain_size
 from lumoz_ref.curve import (
-    BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, batch_mul_g1, batch_mul_g2,
-    final_exponentiation, g1_add, g1_neg, g1_to_evm_bytes, g2_to_evm_bytes, get_backend, gt_mul, miller_loop,
-    is_on_curve_g1, is_on_curve_g2, msm_g1, msm_g2, pairing, pairing_check, set_backend, validate_g1, validate_g2,
+    BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, batch_mul_g1,
+    batch_mul_g2,
+    final_exponentiation, g1_add, g1_neg, g1_to_evm_bytes, g2_to_evm_bytes, get_backend, gt_mul,
+    miller_loop,
+    is_on_curve_g1, is_on_curve_g2, msm_g1, msm_g2, pairing, pairing_check, set_backend,
+    validate_g1, validate_g2,
 )
 
 # %% auto #0
@@ -50,18 +54,22 @@ class MalformedProof(Groth16Error):
     "A proof (or `proof.json`) is not three valid group elements in canonical encoding."
 
 class MalformedKey(Groth16Error):
-    "A verifying or proving key (or `verification_key.json`) is malformed or does not fit the circuit."
+    """A verifying or proving key (or `verification_key.json`) is malformed or does not fit the
+    circuit."""
 
 class PublicInputError(Groth16Error):
-    "Public inputs of the wrong count, not canonical field elements (< r), or a malformed `public.json`."
+    """Public inputs of the wrong count, not canonical field elements (< r), or a malformed
+    `public.json`."""
 
 # %% ../nbs/05_groth16.ipynb #0b067df4
 G1Point = Union[tuple[int, int], None]  # (x, y) on y² = x³ + 3, None = infinity
-G2Point = Union[tuple[tuple[int, int], tuple[int, int]], None]  # ((x0, x1), (y0, y1)) on the twist, real part first
+# ((x0, x1), (y0, y1)) on the twist, real part first
+G2Point = Union[tuple[tuple[int, int], tuple[int, int]], None]
 
 @dataclass(frozen=True)
 class ToxicWaste:
-    "The trapdoor of the trusted setup. Whoever knows it can forge proofs: it must be destroyed after `setup`."
+    """The trapdoor of the trusted setup. Whoever knows it can forge proofs: it must be destroyed
+    after `setup`."""
     tau: int    # τ: the secret point where every QAP polynomial is evaluated
     alpha: int  # α: ties A and B to the same witness (e(α, β) in the verifier)
     beta: int   # β: same role as α, for B
@@ -73,7 +81,8 @@ class ToxicWaste:
 
     @classmethod
     def sample(cls,
-               rng: random.Random | None = None, # a seeded generator for reproducible demos; None = `secrets`
+               # a seeded generator for reproducible demos; None = `secrets`
+               rng: random.Random | None = None,
               ) -> "ToxicWaste":
         "Five uniformly random non-zero elements of Fr."
         rng = rng or secrets.SystemRandom()
@@ -82,12 +91,14 @@ class ToxicWaste:
 # %% ../nbs/05_groth16.ipynb #0e6c4920
 @dataclass(frozen=True)
 class VerifyingKey:
-    "What the verifier needs: four fixed points and one IC point per public signal (plus one for the constant)."
+    """What the verifier needs: four fixed points and one IC point per public signal (plus one for
+    the constant)."""
     alpha_g1: G1Point              # [α]₁
     beta_g2: G2Point               # [β]₂
     gamma_g2: G2Point              # [γ]₂
     delta_g2: G2Point              # [δ]₂
-    ic: tuple[G1Point, ...]        # IC_i = [(β·A_i(τ) + α·B_i(τ) + C_i(τ))/γ]₁ for i = 0..ℓ (arkworks: gamma_abc_g1)
+    # IC_i = [(β·A_i(τ) + α·B_i(τ) + C_i(τ))/γ]₁ for i = 0..ℓ (arkworks: gamma_abc_g1)
+    ic: tuple[G1Point, ...]
 
     @property
     def n_public(self) -> int:
@@ -96,7 +107,8 @@ class VerifyingKey:
 
 @dataclass(frozen=True)
 class ProvingKey:
-    "What the prover needs: the verifying key's points and the key vectors the witness is multiplied into."
+    """What the prover needs: the verifying key's points and the key vectors the witness is
+    multiplied into."""
     vk: VerifyingKey               # the matching verifying key
     beta_g1: G1Point               # [β]₁
     delta_g1: G1Point              # [δ]₁
@@ -106,7 +118,8 @@ class ProvingKey:
     l_query: tuple[G1Point, ...]   # [(β·A_i(τ) + α·B_i(τ) + C_i(τ))/δ]₁ for the private wires i > ℓ
     h_query: tuple[G1Point, ...]   # [τʲ·Z(τ)/δ]₁ for j = 0..n-2 (a snarkjs .zkey: see h_basis)
     domain_size: int               # n: size of the QAP domain
-    h_basis: str = "monomial"      # "monomial" (our setup) or "odd_coset" (.zkey: [ℓ_{2j+1}(τ)/δ]₁, j < n)
+    # "monomial" (our setup) or "odd_coset" (.zkey: [ℓ_{2j+1}(τ)/δ]₁, j < n)
+    h_basis: str = "monomial"
 
     @property
     def n_wires(self) -> int:
@@ -114,29 +127,35 @@ class ProvingKey:
         return len(self.a_query)
 
     def __repr__(self) -> str:  # thousands of points: show the shape, not the numbers
-        return (f"ProvingKey(wires={self.n_wires}, public={self.vk.n_public}, domain={self.domain_size}, "
+        return (f"ProvingKey(wires={self.n_wires}, public={self.vk.n_public}, "
+                f"domain={self.domain_size}, "
                 f"h_basis={self.h_basis!r})")
 
 @dataclass(frozen=True)
 class Proof:
-    "A Groth16 proof: three group elements and nothing else (the verifier's key never comes from the prover)."
+    """A Groth16 proof: three group elements and nothing else (the verifier's key never comes from
+    the prover)."""
     a: G1Point  # A ∈ G1
     b: G2Point  # B ∈ G2
     c: G1Point  # C ∈ G1
 
 # %% ../nbs/05_groth16.ipynb #9067b452
 def _key_scalars(r1cs: R1CS, tw: ToxicWaste) -> tuple[int, dict[str, list[int]]]:
-    "The domain size n and every scalar of the CRS by key vector: the whole setup but the group multiplications."
+    """The domain size n and every scalar of the CRS by key vector: the whole setup but the group
+    multiplications."""
     q = evaluate_qap_at(r1cs, tw.tau)
     if q.z % R == 0:
-        raise Groth16Error(f"τ is a root of the vanishing polynomial Z (domain size {q.domain_size}): draw new toxic waste")
+        raise Groth16Error("τ is a root of the vanishing polynomial Z (domain size "
+                           f"{q.domain_size}): draw new toxic waste")
     gamma_inv, delta_inv = pow(tw.gamma, -1, R), pow(tw.delta, -1, R)
-    k = [(tw.beta * a + tw.alpha * b + c) % R for a, b, c in zip(q.a, q.b, q.c)]  # K_i = βA_i(τ) + αB_i(τ) + C_i(τ)
+    # K_i = βA_i(τ) + αB_i(τ) + C_i(τ)
+    k = [(tw.beta * a + tw.alpha * b + c) % R for a, b, c in zip(q.a, q.b, q.c)]
     ell = r1cs.n_public
     h, t = [], q.z * delta_inv % R  # τʲ·Z(τ)/δ for j = 0..n-2
     for _ in range(q.domain_size - 1):
         h.append(t); t = t * tw.tau % R
-    return q.domain_size, {"fixed_g1": [tw.alpha, tw.beta, tw.delta], "fixed_g2": [tw.beta, tw.gamma, tw.delta],
+    return q.domain_size, {"fixed_g1": [tw.alpha, tw.beta, tw.delta],
+                           "fixed_g2": [tw.beta, tw.gamma, tw.delta],
                            "a": [x % R for x in q.a], "b": [x % R for x in q.b],
                            "ic": [x * gamma_inv % R for x in k[:ell + 1]],
                            "l": [x * delta_inv % R for x in k[ell + 1:]], "h": h}
@@ -147,20 +166,24 @@ def setup_with_toxic_waste(r1cs: R1CS,     # the circuit
     "The Groth16 CRS of `r1cs` for the given toxic waste."
     domain_size, s = _key_scalars(r1cs, tw)
     names = ["fixed_g1", "a", "b", "ic", "l", "h"]
-    g1 = batch_mul_g1(G1_GENERATOR, [x for name in names for x in s[name]])  # one fixed-base batch for every G1 point
+    # one fixed-base batch for every G1 point
+    g1 = batch_mul_g1(G1_GENERATOR, [x for name in names for x in s[name]])
     parts, i = {}, 0
     for name in names:
         parts[name] = tuple(g1[i:i + len(s[name])]); i += len(s[name])
     g2 = batch_mul_g2(G2_GENERATOR, s["fixed_g2"] + s["b"])
     (alpha_g1, beta_g1, delta_g1), (beta_g2, gamma_g2, delta_g2) = parts["fixed_g1"], g2[:3]
-    vk = VerifyingKey(alpha_g1=alpha_g1, beta_g2=beta_g2, gamma_g2=gamma_g2, delta_g2=delta_g2, ic=parts["ic"])
-    pk = ProvingKey(vk=vk, beta_g1=beta_g1, delta_g1=delta_g1, a_query=parts["a"], b_g1_query=parts["b"],
+    vk = VerifyingKey(alpha_g1=alpha_g1, beta_g2=beta_g2, gamma_g2=gamma_g2, delta_g2=delta_g2,
+                      ic=parts["ic"])
+    pk = ProvingKey(vk=vk, beta_g1=beta_g1, delta_g1=delta_g1, a_query=parts["a"],
+                    b_g1_query=parts["b"],
                     b_g2_query=tuple(g2[3:]), l_query=parts["l"], h_query=parts["h"],
                     domain_size=domain_size)
     return pk, vk
 
 def setup(r1cs: R1CS,             # the circuit
-          seed: int | None = None, # seeded → deterministic toxic waste (demos, tests); None → `secrets`
+          # seeded → deterministic toxic waste (demos, tests); None → `secrets`
+          seed: int | None = None,
          ) -> tuple[ProvingKey, VerifyingKey]:
     "A trusted setup for `r1cs` run by one party, who forgets the toxic waste on return."
     rng = random.Random(seed) if seed is not None else None
@@ -188,12 +211,14 @@ def _msm2(points: Sequence[G2Point], scalars: Sequence[int]) -> G2Point:
 
 # %% ../nbs/05_groth16.ipynb #7da3547a
 def _h_scalars(pk: ProvingKey, r1cs: R1CS, w: list[int]) -> list[int]:
-    "What h_query is multiplied by: the coefficients of h, or A·B − C on the odd coset for a snarkjs key."
+    """What h_query is multiplied by: the coefficients of h, or A·B − C on the odd coset for a
+    snarkjs key."""
     if pk.h_basis == "odd_coset":  # a snarkjs key: A·B − C at the odd 2n-th roots of unity
         return numerator_on_coset(r1cs, w, shift=root_of_unity(2 * pk.domain_size))
     h = compute_h(r1cs, w, check=False)  # `prove` has checked the witness
     if any(h[len(pk.h_query):]):
-        raise Groth16Error(f"h has degree {len(h) - 1}, above the key's n - 2 = {len(pk.h_query) - 1}")
+        raise Groth16Error(f"h has degree {len(h) - 1}, above the key's n - 2 = "
+                           f"{len(pk.h_query) - 1}")
     return list(h[:len(pk.h_query)]) + [0] * (len(pk.h_query) - len(h))  # aligned with h_query
 
 def _check_key_fits(pk: ProvingKey, r1cs: R1CS) -> None:
@@ -210,18 +235,22 @@ def prove(pk: ProvingKey,                 # proving key from `setup` for this ci
           witness: Sequence[int],         # all wire values, w[0] = 1, in iden3 order
           rng: random.Random | None = None, # for the blinding factors r, s; None = `secrets`
          ) -> Proof:
-    "A zero-knowledge proof that `witness` satisfies `r1cs` (raises UnsatisfiedConstraint if it does not)."
+    """A zero-knowledge proof that `witness` satisfies `r1cs` (raises UnsatisfiedConstraint if it
+    does not)."""
     _check_key_fits(pk, r1cs)
     r1cs.check(witness)
     w = [x % R for x in witness]
     h = _h_scalars(pk, r1cs, w)
     rng = rng or secrets.SystemRandom()
-    r, s = rng.randrange(1, R), rng.randrange(1, R)  # blinding: never 0, so A and C hide the witness
+    # blinding: never 0, so A and C hide the witness
+    r, s = rng.randrange(1, R), rng.randrange(1, R)
     vk, ell = pk.vk, pk.vk.n_public
     a = _msm1(pk.a_query + (vk.alpha_g1, pk.delta_g1), w + [1, r])      # A = α + Σ wᵢAᵢ(τ) + rδ
-    b = _msm2(pk.b_g2_query + (vk.beta_g2, vk.delta_g2), w + [1, s])    # B = β + Σ wᵢBᵢ(τ) + sδ, in G2
+    # B = β + Σ wᵢBᵢ(τ) + sδ, in G2
+    b = _msm2(pk.b_g2_query + (vk.beta_g2, vk.delta_g2), w + [1, s])
     b1 = _msm1(pk.b_g1_query + (pk.beta_g1, pk.delta_g1), w + [1, s])   # B⁽¹⁾: the same in G1
-    c = _msm1(pk.l_query + pk.h_query + (a, b1, pk.delta_g1),           # C = (Σ_{i>ℓ} wᵢKᵢ + h(τ)Z(τ))/δ
+    # C = (Σ_{i>ℓ} wᵢKᵢ + h(τ)Z(τ))/δ
+    c = _msm1(pk.l_query + pk.h_query + (a, b1, pk.delta_g1),
               w[ell + 1:] + h + [s, r, -r * s])                         #     + sA + rB⁽¹⁾ − rsδ
     return Proof(a=a, b=b, c=c)
 
@@ -238,7 +267,8 @@ def _check_g1(point, where: str, error: type[Groth16Error]) -> None:
     except CurveError as e: raise error(str(e)) from None
 
 def _check_g2(point, where: str, error: type[Groth16Error]) -> None:
-    "Raise `error` naming `where` unless `point` is None or a valid G2 point of the r-order subgroup."
+    """Raise `error` naming `where` unless `point` is None or a valid G2 point of the r-order
+    subgroup."""
     if point is None: return
     if not (isinstance(point, tuple) and len(point) == 2 and
             all(isinstance(c, tuple) and len(c) == 2 and all(map(_is_int, c)) for c in point)):
@@ -257,22 +287,27 @@ def _check_proof(proof: Proof) -> None:
 def _check_public_inputs(public_inputs: Sequence[int], n_public: int) -> list[int]:
     "The public inputs as a list, or PublicInputError for a wrong count or a value outside [0, r)."
     if isinstance(public_inputs, (str, bytes)) or not isinstance(public_inputs, Sequence):
-        raise PublicInputError(f"public inputs must be a list of ints, got {type(public_inputs).__name__}")
+        raise PublicInputError("public inputs must be a list of ints, got "
+                               f"{type(public_inputs).__name__}")
     if len(public_inputs) != n_public:
-        raise PublicInputError(f"got {len(public_inputs)} public inputs, the verifying key expects {n_public}")
+        raise PublicInputError(f"got {len(public_inputs)} public inputs, the verifying key "
+                               f"expects {n_public}")
     for i, x in enumerate(public_inputs):
         if not _is_int(x):
             raise PublicInputError(f"public input {i}: expected an int, got {type(x).__name__}")
         if not 0 <= x < R:
-            raise PublicInputError(f"public input {i}: {x} is not a canonical field element (0 ≤ x < r)")
+            raise PublicInputError(f"public input {i}: {x} is not a canonical field element (0 ≤ "
+                                   "x < r)")
     return list(public_inputs)
 
 # %% ../nbs/05_groth16.ipynb #85805697
 @dataclass(frozen=True)
 class PreparedVerifyingKey:
-    "A verifying key checked once, with the fixed pairing e(α, β) precomputed up to its final exponentiation."
+    """A verifying key checked once, with the fixed pairing e(α, β) precomputed up to its final
+    exponentiation."""
     vk: VerifyingKey        # the key it was prepared from (validated)
-    alpha_beta_miller: tuple   # f_{α,β}: the Miller loop of ([α]₁, [β]₂); e(α, β) = final_exponentiation(f)
+    # f_{α,β}: the Miller loop of ([α]₁, [β]₂); e(α, β) = final_exponentiation(f)
+    alpha_beta_miller: tuple
 
 def _check_verifying_key(vk: VerifyingKey) -> None:
     "Raise MalformedKey unless every point of `vk` is valid and it has at least the IC_0 point."
@@ -281,11 +316,13 @@ def _check_verifying_key(vk: VerifyingKey) -> None:
     _check_g1(vk.alpha_g1, "vk.alpha_1", MalformedKey)
     for name in ("beta", "gamma", "delta"):
         _check_g2(getattr(vk, f"{name}_g2"), f"vk.{name}_2", MalformedKey)
-    for name in ("alpha_g1", "beta_g2", "gamma_g2", "delta_g2"):  # [0] would cancel its pairing out of the equation
+    # [0] would cancel its pairing out of the equation
+    for name in ("alpha_g1", "beta_g2", "gamma_g2", "delta_g2"):
         if getattr(vk, name) is None:
             raise MalformedKey(f"vk.{name} is the point at infinity: no setup produces that")
     if not isinstance(vk.ic, tuple) or not vk.ic:
-        raise MalformedKey("vk.IC must be a non-empty tuple of G1 points (IC_0 plus one per public input)")
+        raise MalformedKey("vk.IC must be a non-empty tuple of G1 points (IC_0 plus one per "
+                           "public input)")
     for i, point in enumerate(vk.ic):
         _check_g1(point, f"vk.IC[{i}]", MalformedKey)
 
@@ -307,14 +344,16 @@ def verify_prepared(pvk: PreparedVerifyingKey,   # from `prepare_verifying_key`
     vk = pvk.vk
     x = _check_public_inputs(public_inputs, vk.n_public)
     _check_proof(proof)
-    f = miller_loop([(g1_neg(proof.a), proof.b), (public_input_point(vk, x), vk.gamma_g2), (proof.c, vk.delta_g2)])
+    f = miller_loop([(g1_neg(proof.a), proof.b), (public_input_point(vk, x), vk.gamma_g2),
+                     (proof.c, vk.delta_g2)])
     return final_exponentiation(gt_mul(f, pvk.alpha_beta_miller)) == GT_ONE
 
 def verify(vk: VerifyingKey,              # the circuit's verifying key
            public_inputs: Sequence[int],  # the public signals x_1..x_ℓ, each in [0, r)
            proof: Proof,                  # A, B, C
           ) -> bool:
-    "True iff e(A, B) = e(α, β)·e(L, γ)·e(C, δ); named errors for malformed input, checked before any pairing."
+    """True iff e(A, B) = e(α, β)·e(L, γ)·e(C, δ); named errors for malformed input, checked before
+    any pairing."""
     _check_verifying_key(vk)
     x = _check_public_inputs(public_inputs, vk.n_public)
     _check_proof(proof)
@@ -322,7 +361,8 @@ def verify(vk: VerifyingKey,              # the circuit's verifying key
                           (public_input_point(vk, x), vk.gamma_g2), (proof.c, vk.delta_g2)])
 
 # %% ../nbs/05_groth16.ipynb #81e2806d
-_DECIMAL = re.compile(r"0|[1-9][0-9]{0,79}")  # canonical: no sign, no leading zero, no spaces; ≤ 80 digits
+# canonical: no sign, no leading zero, no spaces; ≤ 80 digits
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,79}")
 _PREVIEW = reprlib.Repr()  # messages show a hostile value cut short: 90 characters, 6 levels deep
 _PREVIEW.maxstring = _PREVIEW.maxlong = _PREVIEW.maxother = 90
 
@@ -348,22 +388,28 @@ def _list_of(value, n: int, where: str, error: type[Groth16Error]) -> list:
         raise error(f"{where}: expected a list of {n} elements, got {_preview(value)}")
     return value
 
-def g1_from_json(value, where: str = "G1 point", error: type[Groth16Error] = Groth16Error) -> G1Point:
+def g1_from_json(value, where: str = "G1 point",
+                 error: type[Groth16Error] = Groth16Error) -> G1Point:
     "A G1 point from snarkjs's `[x, y, z]`, validated."
-    x, y, z = (_fq(c, f"{where}[{i}]", error) for i, c in enumerate(_list_of(value, 3, where, error)))
+    x, y, z = (_fq(c, f"{where}[{i}]", error)
+               for i, c in enumerate(_list_of(value, 3, where, error)))
     if (x, y, z) == (0, 1, 0): return None
     if z != 1:
-        raise error(f"{where}: z must be 1 (affine) or the point must be [0, 1, 0] (infinity), got z = {z}")
+        raise error(f"{where}: z must be 1 (affine) or the point must be [0, 1, 0] (infinity), "
+                    f"got z = {z}")
     _check_g1((x, y), where, error)
     return (x, y)
 
-def g2_from_json(value, where: str = "G2 point", error: type[Groth16Error] = Groth16Error) -> G2Point:
+def g2_from_json(value, where: str = "G2 point",
+                 error: type[Groth16Error] = Groth16Error) -> G2Point:
     "A G2 point from snarkjs's `[[x0, x1], [y0, y1], [z0, z1]]` (real parts first), validated."
-    x, y, z = (tuple(_fq(c, f"{where}[{i}][{j}]", error) for j, c in enumerate(_list_of(pair, 2, f"{where}[{i}]", error)))
+    x, y, z = (tuple(_fq(c, f"{where}[{i}][{j}]", error)
+                     for j, c in enumerate(_list_of(pair, 2, f"{where}[{i}]", error)))
                for i, pair in enumerate(_list_of(value, 3, where, error)))
     if (x, y, z) == ((0, 0), (1, 0), (0, 0)): return None
     if z != (1, 0):
-        raise error(f"{where}: z must be [1, 0] (affine) or the point must be [[0,0],[1,0],[0,0]] (infinity), got {list(z)}")
+        raise error(f"{where}: z must be [1, 0] (affine) or the point must be [[0,0],[1,0],[0,0]] "
+                    f"(infinity), got {list(z)}")
     _check_g2((x, y), where, error)
     return (x, y)
 
@@ -404,7 +450,8 @@ def proof_to_json(proof: Proof) -> dict:
             "protocol": "groth16", "curve": "bn128"}
 
 # %% ../nbs/05_groth16.ipynb #894d5605
-SNARKJS_GT_POWER: int = 2 * BN_U * (6 * BN_U**2 + 3 * BN_U + 1)  # ffjavascript's pairing is e(P, Q)^m
+# ffjavascript's pairing is e(P, Q)^m
+SNARKJS_GT_POWER: int = 2 * BN_U * (6 * BN_U**2 + 3 * BN_U + 1)
 
 def _gt_pow(f: tuple, k: int) -> tuple:
     "f^k in F_p¹², by square and multiply."
@@ -415,13 +462,15 @@ def _gt_pow(f: tuple, k: int) -> tuple:
     return acc
 
 def snarkjs_alpha_beta(vk: VerifyingKey) -> tuple:
-    "e([α]₁, [β]₂) as snarkjs computes it (`vk_alphabeta_12`): the reduced pairing to the power SNARKJS_GT_POWER."
+    """e([α]₁, [β]₂) as snarkjs computes it (`vk_alphabeta_12`): the reduced pairing to the power
+    SNARKJS_GT_POWER."""
     return _gt_pow(pairing(vk.alpha_g1, vk.beta_g2), SNARKJS_GT_POWER)
 
 def _gt_from_json(value, where: str) -> tuple:
     "An F_p¹² element from snarkjs's `[[[c0, c1] ×3] ×2]`."
     return tuple(tuple(tuple(_fq(c, f"{where}[{i}][{j}][{k}]", MalformedKey)
-                             for k, c in enumerate(_list_of(pair, 2, f"{where}[{i}][{j}]", MalformedKey)))
+                             for k, c in enumerate(_list_of(pair, 2, f"{where}[{i}][{j}]",
+                                                            MalformedKey)))
                        for j, pair in enumerate(_list_of(half, 3, f"{where}[{i}]", MalformedKey)))
                  for i, half in enumerate(_list_of(value, 2, where, MalformedKey)))
 
@@ -435,18 +484,26 @@ def verifying_key_from_json(data: dict) -> VerifyingKey:
     d = _expect_object(data, keys, "verification_key", MalformedKey)
     n = d["nPublic"]
     if not _is_int(n) or n < 0:
-        raise MalformedKey(f"verification_key.nPublic: expected a non-negative integer, got {_preview(n)}")
+        raise MalformedKey("verification_key.nPublic: expected a non-negative integer, got "
+                           f"{_preview(n)}")
     if not isinstance(d["IC"], list) or len(d["IC"]) != n + 1:
         got = len(d["IC"]) if isinstance(d["IC"], list) else type(d["IC"]).__name__
         raise MalformedKey(f"verification_key.IC: expected nPublic + 1 = {n + 1} points, got {got}")
-    vk = VerifyingKey(alpha_g1=g1_from_json(d["vk_alpha_1"], "verification_key.vk_alpha_1", MalformedKey),
-                      beta_g2=g2_from_json(d["vk_beta_2"], "verification_key.vk_beta_2", MalformedKey),
-                      gamma_g2=g2_from_json(d["vk_gamma_2"], "verification_key.vk_gamma_2", MalformedKey),
-                      delta_g2=g2_from_json(d["vk_delta_2"], "verification_key.vk_delta_2", MalformedKey),
-                      ic=tuple(g1_from_json(p, f"verification_key.IC[{i}]", MalformedKey) for i, p in enumerate(d["IC"])))
+    vk = VerifyingKey(alpha_g1=g1_from_json(d["vk_alpha_1"], "verification_key.vk_alpha_1",
+                                            MalformedKey),
+                      beta_g2=g2_from_json(d["vk_beta_2"], "verification_key.vk_beta_2",
+                                           MalformedKey),
+                      gamma_g2=g2_from_json(d["vk_gamma_2"], "verification_key.vk_gamma_2",
+                                            MalformedKey),
+                      delta_g2=g2_from_json(d["vk_delta_2"], "verification_key.vk_delta_2",
+                                            MalformedKey),
+                      ic=tuple(g1_from_json(p, f"verification_key.IC[{i}]", MalformedKey)
+                               for i, p in enumerate(d["IC"])))
     if "vk_alphabeta_12" in d:
-        if _gt_from_json(d["vk_alphabeta_12"], "verification_key.vk_alphabeta_12") != snarkjs_alpha_beta(vk):
-            raise MalformedKey("verification_key.vk_alphabeta_12 is not e(vk_alpha_1, vk_beta_2) as snarkjs computes it")
+        if _gt_from_json(d["vk_alphabeta_12"],
+                         "verification_key.vk_alphabeta_12") != snarkjs_alpha_beta(vk):
+            raise MalformedKey("verification_key.vk_alphabeta_12 is not e(vk_alpha_1, vk_beta_2) "
+                               "as snarkjs computes it")
     return vk
 
 def verifying_key_to_json(vk: VerifyingKey) -> dict:
@@ -454,13 +511,15 @@ def verifying_key_to_json(vk: VerifyingKey) -> dict:
     return {"protocol": "groth16", "curve": "bn128", "nPublic": vk.n_public,
             "vk_alpha_1": g1_to_json(vk.alpha_g1), "vk_beta_2": g2_to_json(vk.beta_g2),
             "vk_gamma_2": g2_to_json(vk.gamma_g2), "vk_delta_2": g2_to_json(vk.delta_g2),
-            "vk_alphabeta_12": _gt_to_json(snarkjs_alpha_beta(vk)), "IC": [g1_to_json(p) for p in vk.ic]}
+            "vk_alphabeta_12": _gt_to_json(snarkjs_alpha_beta(vk)),
+            "IC": [g1_to_json(p) for p in vk.ic]}
 
 # %% ../nbs/05_groth16.ipynb #5f8fbc87
 def public_from_json(data: list) -> list[int]:
     "The public signals of snarkjs's `public.json`: canonical decimal strings below r."
     if not isinstance(data, list):
-        raise PublicInputError(f"public: expected a JSON list of decimal strings, got {type(data).__name__}")
+        raise PublicInputError("public: expected a JSON list of decimal strings, got "
+                               f"{type(data).__name__}")
     values = [_decimal(v, f"public[{i}]", PublicInputError) for i, v in enumerate(data)]
     for i, v in enumerate(values):
         if v >= R:
@@ -472,26 +531,34 @@ def public_to_json(public_inputs: Sequence[int]) -> list[str]:
     return [str(x) for x in _check_public_inputs(public_inputs, len(public_inputs))]
 
 # %% ../nbs/05_groth16.ipynb #6a281766
-MAX_JSON_FILE_BYTES = 16 * 2**20  # snarkjs JSON: ~170 bytes per public signal in a key, so ~100,000 signals
-MAX_JSON_DEPTH = 64  # snarkjs nests 4 deep; far below any recursion limit, so the C parser never runs out of stack
-_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)  # a string, or an unclosed one to the end
+# snarkjs JSON: ~170 bytes per public signal in a key, so ~100,000 signals
+MAX_JSON_FILE_BYTES = 16 * 2**20
+# snarkjs nests 4 deep; far below any recursion limit, so the C parser never runs out of stack
+MAX_JSON_DEPTH = 64
+# a string, or an unclosed one to the end
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
 _JSON_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _JSON_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 def _json_depth(text: str) -> int:
-    "How deep arrays and objects nest in `text`, from its brackets outside strings, without parsing it."
+    """How deep arrays and objects nest in `text`, from its brackets outside strings, without
+    parsing it."""
     brackets = _JSON_NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     return max(accumulate(map(_JSON_STEP.__getitem__, brackets)), default=0)
 
 def _read_json(path, error: type[Groth16Error]):
-    "The JSON value of `path` (UTF-8, at most MAX_JSON_FILE_BYTES and MAX_JSON_DEPTH); `error` naming the path otherwise."
+    """The JSON value of `path` (UTF-8, at most MAX_JSON_FILE_BYTES and MAX_JSON_DEPTH); `error`
+    naming the path otherwise."""
     data = read_file_bytes(path, MAX_JSON_FILE_BYTES, error, cap_name="MAX_JSON_FILE_BYTES")
     try: text = data.decode("utf-8")
-    except UnicodeDecodeError as e: raise error(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
-        raise error(f"{path}: cannot read as JSON: nested too deeply ({depth} levels, more than MAX_JSON_DEPTH = {MAX_JSON_DEPTH})")
+        raise error(f"{path}: cannot read as JSON: nested too deeply ({depth} levels, more than "
+                    f"MAX_JSON_DEPTH = {MAX_JSON_DEPTH})")
     try: return json.loads(text)
-    except ValueError as e: raise error(f"{path}: cannot read as JSON: {e}") from None  # JSONDecodeError, or > 4300 digits
+    # JSONDecodeError, or > 4300 digits
+    except ValueError as e: raise error(f"{path}: cannot read as JSON: {e}") from None
 
 def _write_json(data, path) -> None:
     write_file_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
@@ -545,7 +612,8 @@ def _word(x: int) -> str:
 def solidity_calldata(proof: Proof,                 # A, B, C
                       public_inputs: Sequence[int], # the public signals
                      ) -> str:
-    "The arguments of a snarkjs Solidity verifier's `verifyProof`, as `snarkjs zkey export soliditycalldata` prints them."
+    """The arguments of a snarkjs Solidity verifier's `verifyProof`, as `snarkjs zkey export
+    soliditycalldata` prints them."""
     _check_proof(proof)
     x = _check_public_inputs(public_inputs, len(public_inputs))
     (ax, ay), (cx, cy) = proof.a or (0, 0), proof.c or (0, 0)  # EIP-196 writes infinity as (0, 0)
@@ -560,8 +628,10 @@ def verify_files(vk_path: str | Path,     # snarkjs verification_key.json
                  proof_path: str | Path,  # snarkjs proof.json
                  public_path: str | Path, # snarkjs public.json
                 ) -> bool:
-    "Verify snarkjs files: True/False, or a Groth16Error subclass naming the malformed file and field."
-    vk, proof, public = load_verifying_key(vk_path), load_proof(proof_path), load_public(public_path)
+    """Verify snarkjs files: True/False, or a Groth16Error subclass naming the malformed file and
+    field."""
+    vk, proof = load_verifying_key(vk_path), load_proof(proof_path)
+    public = load_public(public_path)
     try:
         return verify(vk, public, proof)
     except PublicInputError as e:
@@ -570,19 +640,27 @@ def verify_files(vk_path: str | Path,     # snarkjs verification_key.json
 def prove_files(r1cs_path: str | Path,      # circuit, iden3 .r1cs (circom's output)
                 wtns_path: str | Path,      # witness, iden3 .wtns
                 out_dir: str | Path,        # where to write the three snarkjs JSON files
-                seed: int | None = None,    # seeded toxic waste and blinding (demos only); None = `secrets`
+                # seeded toxic waste and blinding (demos only); None = `secrets`
+                seed: int | None = None,
                ) -> dict:
-    "Setup + prove a circom circuit; writes verification_key.json, proof.json, public.json into `out_dir`."
+    """Setup + prove a circom circuit; writes verification_key.json, proof.json, public.json into
+    `out_dir`."""
     r1cs, witness = load_r1cs(r1cs_path), load_wtns(wtns_path)
     try: r1cs.check(witness)  # length, wire 0 = 1, values < r, every constraint: before the set-up
-    except R1CSError as e: raise WitnessError(f"{wtns_path} is not a witness of {r1cs_path}: {e}") from None
+    except R1CSError as e:
+        raise WitnessError(f"{wtns_path} is not a witness of {r1cs_path}: {e}") from None
     out = output_directory(out_dir)
     pk, vk = setup(r1cs, seed=seed)
-    proof = prove(pk, r1cs, witness, rng=random.Random(f"blinding:{seed}") if seed is not None else None)
+    proof = prove(pk, r1cs, witness, rng=random.Random(f"blinding:{seed}") if seed is not None
+                  else None)
     public = r1cs.public_signals(witness)
-    paths = {"verification_key": out / "verification_key.json", "proof": out / "proof.json", "public": out / "public.json"}
-    save_verifying_key(vk, paths["verification_key"]); save_proof(proof, paths["proof"]); save_public(public, paths["public"])
-    return {**{k: str(p) for k, p in paths.items()}, "constraints": len(r1cs.constraints), "public_signals": public}
+    paths = {"verification_key": out / "verification_key.json", "proof": out / "proof.json",
+             "public": out / "public.json"}
+    save_verifying_key(vk, paths["verification_key"])
+    save_proof(proof, paths["proof"])
+    save_public(public, paths["public"])
+    return {**{k: str(p) for k, p in paths.items()}, "constraints": len(r1cs.constraints),
+            "public_signals": public}
 
 # %% ../nbs/05_groth16.ipynb #6e2eca5b
 _MONTGOMERY_INV: int = pow(2**256, -1, P)  # snarkjs stores x·2²⁵⁶ mod p
@@ -628,7 +706,8 @@ def _zkey_points(sections: dict, kind: int, count: int, name: str) -> tuple:
     buf = sections.get(kind)
     if buf is None or len(buf) != count * size:
         got = "missing" if buf is None else f"{len(buf)} bytes"
-        raise MalformedKey(f"section {kind} ({name}): expected {count} points ({count * size} bytes), got {got}")
+        raise MalformedKey(f"section {kind} ({name}): expected {count} points ({count * size} "
+                           f"bytes), got {got}")
     return tuple(read(buf, i * size, f"{name}[{i}]") for i in range(count))
 
 # %% ../nbs/05_groth16.ipynb #664ca6eb
@@ -638,7 +717,8 @@ def _zkey_header(sections: dict) -> dict:
         raise MalformedKey("section 1: not a Groth16 key (protocol id must be 1)")
     h = sections.get(2)
     if h is None or len(h) != 660:
-        raise MalformedKey(f"section 2 (Groth16 header): expected 660 bytes, got {'none' if h is None else len(h)}")
+        raise MalformedKey("section 2 (Groth16 header): expected 660 bytes, got "
+                           f"{'none' if h is None else len(h)}")
     n8q, q = struct.unpack_from("<I", h, 0)[0], int.from_bytes(h[4:36], "little")
     n8r, r = struct.unpack_from("<I", h, 36)[0], int.from_bytes(h[40:72], "little")
     if (n8q, q, n8r, r) != (32, P, 32, R):
@@ -649,11 +729,13 @@ def _zkey_header(sections: dict) -> dict:
             "beta_g2": _zkey_g2(h, 212, "beta_2"), "gamma_g2": _zkey_g2(h, 340, "gamma_2"),
             "delta_g1": _zkey_g1(h, 468, "delta_1"), "delta_g2": _zkey_g2(h, 532, "delta_2")}
 
-MAX_ZKEY_FILE_BYTES = 2**30  # a .zkey holds ~320 bytes per wire: some 3 million wires, beyond this prover's reach
+# a .zkey holds ~320 bytes per wire: some 3 million wires, beyond this prover's reach
+MAX_ZKEY_FILE_BYTES = 2**30
 
 def load_zkey(path: str | Path) -> ProvingKey:
     "A ProvingKey (and its VerifyingKey) from a snarkjs Groth16 `.zkey` of BN254."
-    data = read_file_bytes(path, MAX_ZKEY_FILE_BYTES, MalformedKey, magic=b"zkey", cap_name="MAX_ZKEY_FILE_BYTES")
+    data = read_file_bytes(path, MAX_ZKEY_FILE_BYTES, MalformedKey, magic=b"zkey",
+                           cap_name="MAX_ZKEY_FILE_BYTES")
     try:
         sections = _zkey_sections(data)
         k = _zkey_header(sections)
@@ -663,23 +745,29 @@ def load_zkey(path: str | Path) -> ProvingKey:
         vk = VerifyingKey(alpha_g1=k["alpha_g1"], beta_g2=k["beta_g2"], gamma_g2=k["gamma_g2"],
                           delta_g2=k["delta_g2"], ic=_zkey_points(sections, 3, ell + 1, "IC"))
         return ProvingKey(vk=vk, beta_g1=k["beta_g1"], delta_g1=k["delta_g1"],
-                          a_query=_zkey_points(sections, 5, n, "A"), b_g1_query=_zkey_points(sections, 6, n, "B1"),
-                          b_g2_query=_zkey_points(sections, 7, n, "B2"), l_query=_zkey_points(sections, 8, n - ell - 1, "C"),
-                          h_query=_zkey_points(sections, 9, k["domain_size"], "H"), domain_size=k["domain_size"],
+                          a_query=_zkey_points(sections, 5, n, "A"),
+                          b_g1_query=_zkey_points(sections, 6, n, "B1"),
+                          b_g2_query=_zkey_points(sections, 7, n, "B2"),
+                          l_query=_zkey_points(sections, 8, n - ell - 1, "C"),
+                          h_query=_zkey_points(sections, 9, k["domain_size"], "H"),
+                          domain_size=k["domain_size"],
                           h_basis="odd_coset")
     except MalformedKey as e:
         raise MalformedKey(f"{path}: {e}") from None
 
 # %% ../nbs/05_groth16.ipynb #a3619cb6
-MAX_CHAIN_CONSTRAINTS = 2**20  # its .r1cs (~200 bytes per constraint) stays under chapter 02's MAX_CIRCUIT_FILE_BYTES
+# its .r1cs (~200 bytes per constraint) stays under chapter 02's MAX_CIRCUIT_FILE_BYTES
+MAX_CHAIN_CONSTRAINTS = 2**20
 
 def chain_circuit(n_constraints: int, # N ≥ 1: steps of the chain, one constraint each
                   x0: int = 3,        # the public input x_0
                   c: int = 7,         # the constant added at each step
                  ) -> tuple[R1CS, list[int]]:
-    "The chain x_{i+1} = x_i² + c as an R1CS with public input x_0 and public output y = x_N, and its witness."
+    """The chain x_{i+1} = x_i² + c as an R1CS with public input x_0 and public output y = x_N, and
+    its witness."""
     if not _is_int(n_constraints) or not 1 <= n_constraints <= MAX_CHAIN_CONSTRAINTS:
-        raise Groth16Error(f"the chain takes 1 to MAX_CHAIN_CONSTRAINTS = {MAX_CHAIN_CONSTRAINTS} constraints, got {n_constraints!r}")
+        raise Groth16Error(f"the chain takes 1 to MAX_CHAIN_CONSTRAINTS = {MAX_CHAIN_CONSTRAINTS} "
+                           f"constraints, got {n_constraints!r}")
     if not (_is_int(x0) and 0 <= x0 < R and _is_int(c) and 0 <= c < R):
         raise Groth16Error(f"x0 and c must be field elements in [0, r), got x0={x0!r}, c={c!r}")
     r1cs = R1CS(f"chain({n_constraints})")
@@ -695,13 +783,17 @@ BACKENDS = ("python", "native")  # chapter 04's engines behind msm_g1/msm_g2/pai
 
 def benchmark_groth16(r1cs: R1CS,            # any circuit
                       witness: list[int],    # a satisfying witness
-                      backend: str = "python", # "python" (pure Python + gmpy2) or "native" (chapter 04's MCL backend)
+                      # "python" (pure Python + gmpy2) or "native" (chapter 04's MCL backend)
+                      backend: str = "python",
                       repeats: int = 1,      # runs of each phase; the median is reported
-                      seed: int = 0,         # seeded toxic waste and blinding, so runs are comparable
+                      # seeded toxic waste and blinding, so runs are comparable
+                      seed: int = 0,
                      ) -> dict:
-    "Wall and CPU seconds of setup, prove and verify of `r1cs`, with sizes and peak memory, as one JSON-ready dict."
+    """Wall and CPU seconds of setup, prove and verify of `r1cs`, with sizes and peak memory, as one
+    JSON-ready dict."""
     if backend not in BACKENDS:
-        raise Groth16Error(f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
+        raise Groth16Error(
+            f"backend {backend!r} is not available; available: {', '.join(BACKENDS)}")
     if not isinstance(repeats, int) or repeats < 1:
         raise Groth16Error(f"repeats must be a positive int, got {repeats!r}")
     r1cs.check(witness)  # a witness that does not fit is refused here, not after a set-up
@@ -716,12 +808,15 @@ def benchmark_groth16(r1cs: R1CS,            # any circuit
         set_backend(previous)
 
 def _benchmark_runs(r1cs: R1CS, witness: list[int], backend: str, repeats: int, seed: int) -> dict:
-    "Time `repeats` rounds of setup → prove → verify (the proof must verify) and report the medians."
+    """Time `repeats` rounds of setup → prove → verify (the proof must verify) and report the
+    medians."""
     public = r1cs.public_signals(witness)
-    runs = {f"{phase}_{unit}": [] for phase in ("setup", "prove", "verify") for unit in ("s", "cpu_s")}
+    runs = {f"{phase}_{unit}": [] for phase in ("setup", "prove", "verify")
+            for unit in ("s", "cpu_s")}
     for run in range(repeats):
         marks = [(time.perf_counter(), time.process_time())]
-        pk, vk = setup(r1cs, seed=seed + run); marks.append((time.perf_counter(), time.process_time()))
+        pk, vk = setup(r1cs, seed=seed + run)
+        marks.append((time.perf_counter(), time.process_time()))
         proof = prove(pk, r1cs, witness, rng=random.Random(seed + run))
         marks.append((time.perf_counter(), time.process_time()))
         if not verify(vk, public, proof):
@@ -730,32 +825,39 @@ def _benchmark_runs(r1cs: R1CS, witness: list[int], backend: str, repeats: int, 
         for phase, (t0, c0), (t1, c1) in zip(("setup", "prove", "verify"), marks, marks[1:]):
             runs[f"{phase}_s"].append(t1 - t0); runs[f"{phase}_cpu_s"].append(c1 - c0)
     median = lambda xs: sorted(xs)[len(xs) // 2]
-    return {"constraints": len(r1cs.constraints), "wires": r1cs.n_wires, "public_signals": r1cs.n_public,
+    return {"constraints": len(r1cs.constraints), "wires": r1cs.n_wires,
+            "public_signals": r1cs.n_public,
             "domain_size": pk.domain_size, "backend": backend, "repeats": repeats,
             **{key: round(median(xs), 4) for key, xs in runs.items()},
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 # %% ../nbs/05_groth16.ipynb #0e1a441c
 PROVING_KEY_MAGIC: bytes = b"lzpk"
-_PK_HEADER = struct.Struct(">4sIQBIQQQ")   # magic, version 1, domain size, h basis, |IC|, wires, |L|, |H|
+# magic, version 1, domain size, h basis, |IC|, wires, |L|, |H|
+_PK_HEADER = struct.Struct(">4sIQBIQQQ")
 _H_BASES = ("monomial", "odd_coset")
 
-def _g1_bytes(p: G1Point) -> bytes: return bytes(64) if p is None else p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")
+def _g1_bytes(p: G1Point) -> bytes:
+    return bytes(64) if p is None else p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")
 def _g2_bytes(q: G2Point) -> bytes:
     return bytes(128) if q is None else b"".join(c.to_bytes(32, "big") for c in (*q[0], *q[1]))
 
 def save_proving_key(pk: ProvingKey, path: str | Path) -> None:
     "Write `pk` (with its verifying key) to `path` in this library's binary format."
     vk = pk.vk
-    head = _PK_HEADER.pack(PROVING_KEY_MAGIC, 1, pk.domain_size, _H_BASES.index(pk.h_basis), len(vk.ic),
+    head = _PK_HEADER.pack(PROVING_KEY_MAGIC, 1, pk.domain_size, _H_BASES.index(pk.h_basis),
+                           len(vk.ic),
                            pk.n_wires, len(pk.l_query), len(pk.h_query))
-    g1s = [vk.alpha_g1, *vk.ic, pk.beta_g1, pk.delta_g1, *pk.a_query, *pk.b_g1_query, *pk.l_query, *pk.h_query]
+    g1s = [vk.alpha_g1, *vk.ic, pk.beta_g1, pk.delta_g1, *pk.a_query, *pk.b_g1_query, *pk.l_query,
+           *pk.h_query]
     g2s = [vk.beta_g2, vk.gamma_g2, vk.delta_g2, *pk.b_g2_query]
     write_file_bytes(path, head + b"".join(map(_g1_bytes, g1s)) + b"".join(map(_g2_bytes, g2s)))
 
 # %% ../nbs/05_groth16.ipynb #4e91ef77
-def _read_points(buf: memoryview, offset: int, count: int, size: int, what: str) -> tuple[list, int]:
-    "`count` points of `size` bytes from `offset`: G1 (x, y) or G2 ((x0, x1), (y0, y1)), None for all-zero bytes."
+def _read_points(buf: memoryview, offset: int, count: int, size: int, what: str) -> tuple[list,
+                                                                                          int]:
+    """`count` points of `size` bytes from `offset`: G1 (x, y) or G2 ((x0, x1), (y0, y1)), None for
+    all-zero bytes."""
     out = []
     for k in range(count):
         raw = buf[offset + k * size: offset + (k + 1) * size]
@@ -769,19 +871,25 @@ def _read_points(buf: memoryview, offset: int, count: int, size: int, what: str)
     return out, offset + count * size
 
 def load_proving_key(path: str | Path) -> ProvingKey:
-    "The proving key `save_proving_key` wrote; MalformedKey for anything else, before anything large is allocated."
+    """The proving key `save_proving_key` wrote; MalformedKey for anything else, before anything
+    large is allocated."""
     data = read_file_bytes(path, MAX_ZKEY_FILE_BYTES, MalformedKey, magic=PROVING_KEY_MAGIC)
-    if len(data) < _PK_HEADER.size: raise MalformedKey(f"{path}: {len(data)} bytes, shorter than the header")
+    if len(data) < _PK_HEADER.size:
+        raise MalformedKey(f"{path}: {len(data)} bytes, shorter than the header")
     _, version, n, basis, n_ic, m, n_l, n_h = _PK_HEADER.unpack_from(data)
-    if version != 1 or basis >= len(_H_BASES): raise MalformedKey(f"{path}: version {version}, h basis {basis}: not ours")
+    if version != 1 or basis >= len(_H_BASES):
+        raise MalformedKey(f"{path}: version {version}, h basis {basis}: not ours")
     n_g1, n_g2 = 1 + n_ic + 2 + 2 * m + n_l + n_h, 3 + m
     if len(data) != _PK_HEADER.size + 64 * n_g1 + 128 * n_g2:
-        raise MalformedKey(f"{path}: {len(data)} bytes, the header's counts need {_PK_HEADER.size + 64 * n_g1 + 128 * n_g2}")
+        raise MalformedKey(f"{path}: {len(data)} bytes, the header's counts need "
+                           f"{_PK_HEADER.size + 64 * n_g1 + 128 * n_g2}")
     buf = memoryview(data)
     g1, at = _read_points(buf, _PK_HEADER.size, n_g1, 64, "G1 points")
     g2, _ = _read_points(buf, at, n_g2, 128, "G2 points")
-    for k, q in enumerate(g2[:3]): _check_g2(q, f"verifying key G2 point {k}", MalformedKey)   # the subgroup, too
+    # the subgroup, too
+    for k, q in enumerate(g2[:3]): _check_g2(q, f"verifying key G2 point {k}", MalformedKey)
     vk = VerifyingKey(g1[0], g2[0], g2[1], g2[2], tuple(g1[1:1 + n_ic]))
     a, rest = g1[3 + n_ic:3 + n_ic + m], g1[3 + n_ic + m:]
-    return ProvingKey(vk, g1[1 + n_ic], g1[2 + n_ic], tuple(a), tuple(rest[:m]), tuple(g2[3:]), tuple(rest[m:m + n_l]),
+    return ProvingKey(vk, g1[1 + n_ic], g1[2 + n_ic], tuple(a), tuple(rest[:m]), tuple(g2[3:]),
+                      tuple(rest[m:m + n_l]),
                       tuple(rest[m + n_l:]), n, _H_BASES[basis])

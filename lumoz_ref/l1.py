@@ -53,21 +53,31 @@ __all__ = ['WEI_PER_ETHER', 'WEI_PER_GWEI', 'L1_BLOCK_TIME', 'L1_GENESIS_TIME', 
 # %% ../nbs/10_l1.ipynb #0cd24daa
 WEI_PER_ETHER: int = 10**18
 WEI_PER_GWEI: int = 10**9
-L1_BLOCK_TIME: int = 12                  # seconds per slot since the Merge (consensus-specs SECONDS_PER_SLOT)
-L1_GENESIS_TIME: int = 1_700_000_000     # an arbitrary, fixed genesis timestamp for reproducible runs
-PROOF_MATURITY_DELAY_SECONDS: int = 604_800          # 7 days: OP deploy-config proofMaturityDelaySeconds
-DISPUTE_GAME_FINALITY_DELAY_SECONDS: int = 302_400   # 3.5 days: OP deploy-config disputeGameFinalityDelaySeconds
-DELAYED_WETH_DELAY_SECONDS: int = 604_800            # 7 days: bond-incentives.md "Delay Period", faultGameWithdrawalDelay
-NO_PARENT: int = 2**32 - 1               # parentIndex meaning "start from the anchor state" (zk-dispute-game.md)
-ZERO_ADDRESS: str = "0x" + "00" * 20     # bonds credited here are burned (game-mechanics.md, Resolution)
+# seconds per slot since the Merge (consensus-specs SECONDS_PER_SLOT)
+L1_BLOCK_TIME: int = 12
+# an arbitrary, fixed genesis timestamp for reproducible runs
+L1_GENESIS_TIME: int = 1_700_000_000
+# 7 days: OP deploy-config proofMaturityDelaySeconds
+PROOF_MATURITY_DELAY_SECONDS: int = 604_800
+# 3.5 days: OP deploy-config disputeGameFinalityDelaySeconds
+DISPUTE_GAME_FINALITY_DELAY_SECONDS: int = 302_400
+# 7 days: bond-incentives.md "Delay Period", faultGameWithdrawalDelay
+DELAYED_WETH_DELAY_SECONDS: int = 604_800
+# parentIndex meaning "start from the anchor state" (zk-dispute-game.md)
+NO_PARENT: int = 2**32 - 1
+# bonds credited here are burned (game-mechanics.md, Resolution)
+ZERO_ADDRESS: str = "0x" + "00" * 20
 
 # Gas prices of the operations the models charge (Yellow Paper appendix G and the EIPs named).
-G_TRANSACTION: int = 21_000              # intrinsic cost of every transaction (Yellow Paper G_transaction)
+# intrinsic cost of every transaction (Yellow Paper G_transaction)
+G_TRANSACTION: int = 21_000
 G_TX_DATA_ZERO: int = 4                  # per zero calldata byte (Yellow Paper G_txdatazero)
 G_TX_DATA_NONZERO: int = 16              # per non-zero calldata byte (EIP-2028)
 G_SSTORE_SET: int = 20_000               # storage slot zero -> non-zero (EIP-2200 SSTORE_SET_GAS)
-G_SSTORE_RESET: int = 2_900              # storage slot non-zero -> non-zero, warm (EIP-2929: 5000 - 2100)
-G_COLD_SLOAD: int = 2_100                # first read of a slot in a transaction (EIP-2929 COLD_SLOAD_COST)
+# storage slot non-zero -> non-zero, warm (EIP-2929: 5000 - 2100)
+G_SSTORE_RESET: int = 2_900
+# first read of a slot in a transaction (EIP-2929 COLD_SLOAD_COST)
+G_COLD_SLOAD: int = 2_100
 G_CALL_VALUE: int = 9_000                # a call that transfers value (Yellow Paper G_callvalue)
 G_LOG: int = 375                         # LOG base, plus G_LOG_TOPIC per topic, G_LOG_DATA per byte
 G_LOG_TOPIC: int = 375
@@ -128,7 +138,9 @@ class L1Block:
 
 def compute_block_hash(parent_hash: bytes, number: int, timestamp: int, tx_digest: bytes) -> bytes:
     "The model's block hash: keccak(parent ‖ number (8 bytes) ‖ timestamp (8 bytes) ‖ tx digest)."
-    return keccak(parent_hash + number.to_bytes(8, "big") + timestamp.to_bytes(8, "big") + tx_digest)
+    return keccak(
+        parent_hash + number.to_bytes(8, "big") + timestamp.to_bytes(8, "big") + tx_digest
+    )
 
 @dataclass(frozen=True)
 class Event:
@@ -141,7 +153,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Receipt:
-    "The result of one transaction: who called what, the gas it used, and the revert reason if it failed."
+    """The result of one transaction: who called what, the gas it used, and the revert reason if it
+    failed."""
     block_number: int
     timestamp: int
     sender: str
@@ -160,18 +173,23 @@ class Msg:
     value: int = 0
 
 class Contract:
-    "Base of the L1 contracts: an address, a chain, and helpers to emit events, charge gas and call out."
+    """Base of the L1 contracts: an address, a chain, and helpers to emit events, charge gas and
+    call out."""
     immutable_fields: ClassVar[tuple[str, ...]] = ()   # fields too big or too constant to snapshot
     chain: "L1Chain"
     address: str
 
     def emit(self, name: str, **args: Any) -> None:
-        "Append an event to the chain's log and charge LOG gas (one topic per argument, like `indexed`)."
+        """Append an event to the chain's log and charge LOG gas (one topic per argument, like
+        `indexed`)."""
         self.chain.use_gas(G_LOG + G_LOG_TOPIC * (1 + len(args)) + G_LOG_DATA * 32 * len(args))
-        self.chain._log.append(Event(self.chain.block_number, self.chain.timestamp, self.address, name, dict(args)))
+        self.chain._log.append(
+            Event(self.chain.block_number, self.chain.timestamp, self.address, name, dict(args))
+        )
 
     def call(self, target: str, method: str, *args: Any, value: int = 0) -> Any:
-        "Call `method` of the contract at `target` as this contract, moving `value` wei with the call."
+        """Call `method` of the contract at `target` as this contract, moving `value` wei with the
+        call."""
         return self.chain._call(self.address, target, method, args, value)
 
     def balance(self) -> int:
@@ -184,7 +202,8 @@ class Contract:
 
     def _restore_state(self, state: dict) -> None:
         skip = {"chain", "address", *self.immutable_fields}
-        for k in [k for k in self.__dict__ if k not in skip and k not in state]: del self.__dict__[k]
+        for k in [k for k in self.__dict__ if k not in skip and k not in state]:
+            del self.__dict__[k]
         self.__dict__.update(state)
 
 # %% ../nbs/10_l1.ipynb #becb78f7
@@ -193,12 +212,15 @@ class L1Chain:
 
     def __init__(self, genesis_time: int = L1_GENESIS_TIME, # timestamp of block 0
                  block_time: int = L1_BLOCK_TIME,            # seconds between blocks
-                 gas_price: int = 0):                        # wei per gas; 0 keeps balances to bond flows only
+                 gas_price: int = 0):                        # wei per gas; 0 keeps balances to bond
+                                                             # flows only
         if block_time <= 0: raise ValueError(f"block_time must be positive, got {block_time}")
         if gas_price < 0: raise ValueError(f"gas_price must be >= 0, got {gas_price}")
         self.block_time, self.gas_price = block_time, gas_price
         genesis_hash = compute_block_hash(bytes(32), 0, genesis_time, keccak(b""))
-        self.blocks: list[L1Block] = [L1Block(0, genesis_time, bytes(32), keccak(b""), genesis_hash)]
+        self.blocks: list[L1Block] = [
+            L1Block(0, genesis_time, bytes(32), keccak(b""), genesis_hash)
+        ]
         self.block_number, self.timestamp = 1, genesis_time + block_time   # the open block
         self._open_txs: list[bytes] = []
         self._balances: dict[str, int] = {}
@@ -219,7 +241,8 @@ class L1Chain:
         return self._balances.get(address, 0)
 
     def fund(self, address: str, wei: int) -> None:
-        "Genesis-style allocation: create `wei` out of nothing at `address` (setup only, never by contracts)."
+        """Genesis-style allocation: create `wei` out of nothing at `address` (setup only, never by
+        contracts)."""
         if wei < 0: raise ValueError(f"cannot fund a negative amount ({wei} wei) to {address}")
         self._balances[address] = self.balance_of(address) + wei
         self.minted += wei
@@ -233,7 +256,11 @@ def mine(self: L1Chain) -> L1Block:
     block = L1Block(self.block_number, self.timestamp, parent.hash, digest,
                     compute_block_hash(parent.hash, self.block_number, self.timestamp, digest))
     self.blocks.append(block)
-    self.block_number, self.timestamp, self._open_txs = block.number + 1, block.timestamp + self.block_time, []
+    self.block_number, self.timestamp, self._open_txs = (
+        block.number + 1,
+        block.timestamp + self.block_time,
+        [],
+    )
     return block
 
 @patch
@@ -255,7 +282,8 @@ def head(self: L1Chain) -> L1Block:
 
 @patch
 def blockhash(self: L1Chain, number: int) -> bytes:
-    "Hash of sealed block `number` (Solidity's `blockhash`); 32 zero bytes for the open block or later."
+    """Hash of sealed block `number` (Solidity's `blockhash`); 32 zero bytes for the open block or
+    later."""
     return self.blocks[number].hash if 0 <= number < len(self.blocks) else b"\x00" * 32
 
 # %% ../nbs/10_l1.ipynb #a275c97d
@@ -265,7 +293,8 @@ def calldata_gas(data: bytes) -> int:
     return G_TX_DATA_ZERO * zeros + G_TX_DATA_NONZERO * (len(data) - zeros)
 
 def abi_calldata(method: str, args: tuple) -> bytes:
-    "An ABI-shaped calldata estimate: keccak(method)[:4], then one word per argument (bytes padded)."
+    """An ABI-shaped calldata estimate: keccak(method)[:4], then one word per argument (bytes
+    padded)."""
     out = keccak(method.encode())[:4]
     for a in args:
         if isinstance(a, (bytes, bytearray)):
@@ -275,9 +304,11 @@ def abi_calldata(method: str, args: tuple) -> bytes:
         elif isinstance(a, str) and a.startswith("0x") and len(a) == 42:
             out += bytes(12) + bytes.fromhex(a[2:])
         elif dataclasses.is_dataclass(a):
-            out += keccak(repr(a).encode())   # a record: one opaque (but reproducible) word stands for it
+            # a record: one opaque (but reproducible) word stands for it
+            out += keccak(repr(a).encode())
         else:
-            out += keccak(type(a).__qualname__.encode())   # e.g. a constructor: its name, never its memory address
+            # e.g. a constructor: its name, never its memory address
+            out += keccak(type(a).__qualname__.encode())
     return out
 
 @patch
@@ -312,12 +343,18 @@ def _move(self: L1Chain, sender: str, to: str, wei: int) -> None:
 
 @patch
 def _snapshot(self: L1Chain) -> tuple:
-    return ({a: c._snapshot_state() for a, c in self._contracts.items()}, dict(self._balances), len(self._log), self.burned)
+    return (
+        {a: c._snapshot_state() for a, c in self._contracts.items()},
+        dict(self._balances),
+        len(self._log),
+        self.burned,
+    )
 
 @patch
 def _rollback(self: L1Chain, snapshot: tuple) -> None:
     contracts, balances, log_length, burned = snapshot
-    for a in [a for a in self._contracts if a not in contracts]: del self._contracts[a]   # created, then reverted
+    # created, then reverted
+    for a in [a for a in self._contracts if a not in contracts]: del self._contracts[a]
     for a, state in contracts.items(): self._contracts[a]._restore_state(state)
     self._balances, self.burned = dict(balances), burned
     del self._log[log_length:]
@@ -326,9 +363,12 @@ def _rollback(self: L1Chain, snapshot: tuple) -> None:
 def _call(self: L1Chain, sender: str, to: str, method: str, args: tuple, value: int) -> Any:
     target = self.at(to)
     check_value(value)
-    if value and self._depth: self.use_gas(G_CALL_VALUE)   # the caller's CALL pays for the value, even if refused
-    fn = resolve_method(target, method, args, value)       # UnknownMethod, NotExternal, NotPayable, BadArguments
-    snapshot = self._snapshot() if self._depth else None   # a sub-call that reverts undoes only itself
+    # the caller's CALL pays for the value, even if refused
+    if value and self._depth: self.use_gas(G_CALL_VALUE)
+    # UnknownMethod, NotExternal, NotPayable, BadArguments
+    fn = resolve_method(target, method, args, value)
+    # a sub-call that reverts undoes only itself
+    snapshot = self._snapshot() if self._depth else None
     try:
         self._move(sender, to, value)
         self._depth += 1
@@ -340,7 +380,8 @@ def _call(self: L1Chain, sender: str, to: str, method: str, args: tuple, value: 
 
 @patch
 def send_eth(self: L1Chain, sender: str, to: str, wei: int) -> None:
-    "A plain ETH transfer from a contract (or the chain) to any address; used by contracts to pay out."
+    """A plain ETH transfer from a contract (or the chain) to any address; used by contracts to pay
+    out."""
     self.use_gas(G_CALL_VALUE)
     self._move(sender, to, wei)
 
@@ -348,26 +389,38 @@ def send_eth(self: L1Chain, sender: str, to: str, wei: int) -> None:
 @patch
 def transact(self: L1Chain, sender: str, to: str, method: str, *args: Any,
              value: int = 0,              # wei sent with the call (msg.value)
-             data: bytes | None = None    # calldata for gas; default: an ABI-shaped estimate of args
+             data: bytes | None = None    # calldata for gas; default: an ABI-shaped estimate of
+                                          # args
              ) -> Any:
-    "Run one transaction in the open block; return the method's result or re-raise its revert, rolled back."
-    check_value(value)            # a value no transaction can carry: rejected before it exists (no receipt)
-    if not isinstance(method, str): raise UnknownMethod(f"a method is named by a string, got {method!r}")
+    """Run one transaction in the open block; return the method's result or re-raise its revert,
+    rolled back."""
+    # a value no transaction can carry: rejected before it exists (no receipt)
+    check_value(value)
+    if not isinstance(method, str):
+        raise UnknownMethod(f"a method is named by a string, got {method!r}")
     calldata = abi_calldata(method, args) if data is None else data
     snapshot = self._snapshot()
     self._gas = G_TRANSACTION + calldata_gas(calldata)
     try:
         result = self._call(sender, to, method, args, value)
         error = None
-    except Exception as exc:      # a Revert, or bad input a contract refused: either way nothing happened
+    # a Revert, or bad input a contract refused: either way nothing happened
+    except Exception as exc:
         self._rollback(snapshot)
         result, error = None, exc
     fee = self._gas * self.gas_price
-    # EIP-1559 burns the base fee. There is no gas limit here, so a sender short of the whole fee pays what it has.
+    # EIP-1559 burns the base fee. There is no gas limit here, so a sender short of the whole fee
+    # pays what it has.
     self._move(sender, ZERO_ADDRESS, min(fee, self.balance_of(sender)))
-    self._open_txs.append(keccak(sender.encode() + to.encode() + calldata + self.block_number.to_bytes(8, "big")))
-    self.receipts.append(Receipt(self.block_number, self.timestamp, sender, to, method, value, self._gas,
-                                 error is None, "" if error is None else f"{type(error).__name__}: {error}"))
+    self._open_txs.append(
+        keccak(sender.encode() + to.encode() + calldata + self.block_number.to_bytes(8, "big"))
+    )
+    self.receipts.append(
+        Receipt(
+            self.block_number, self.timestamp, sender, to, method, value, self._gas, error is None,
+            "" if error is None else f"{type(error).__name__}: {error}",
+        )
+    )
     if error is not None: raise error
     return result
 
@@ -387,13 +440,21 @@ def payable(fn: Callable) -> Callable:
     "Mark an external method as taking ETH with the call (Solidity's `payable`)."
     if not (inspect.isfunction(fn) and not fn.__name__.startswith("_")
             and list(inspect.signature(fn).parameters)[1:2] == ["msg"]):
-        raise TypeError(f"@payable marks an external method (public, `msg` first), not {fn!r}; with @patch, write it below")
+        raise TypeError(
+            f"@payable marks an external method (public, `msg` first), not {fn!r}; with @patch,"
+            " write it below"
+        )
     fn.payable = True
     return fn
 
 def method_kind(cls: type, method: str) -> str:
-    "What `method` is on contract class `cls`: external, view, private, framework, attribute or unknown."
-    attr = inspect.getattr_static(cls, method, None) if isinstance(method, str) and method.isidentifier() else None
+    """What `method` is on contract class `cls`: external, view, private, framework, attribute or
+    unknown."""
+    attr = (
+        inspect.getattr_static(cls, method, None)
+        if isinstance(method, str) and method.isidentifier()
+        else None
+    )
     if attr is None: return "unknown"
     if method.startswith("_"): return "private"
     if hasattr(Contract, method): return "framework"
@@ -402,7 +463,8 @@ def method_kind(cls: type, method: str) -> str:
     return "external" if list(inspect.signature(attr).parameters)[1:2] == ["msg"] else "view"
 
 def is_payable(cls: type, method: str) -> bool:
-    "Is `method` marked payable in `cls` or in a class it inherits from (an override stays payable)?"
+    """Is `method` marked payable in `cls` or in a class it inherits from (an override stays
+    payable)?"""
     return any(getattr(vars(c).get(method), "payable", False) for c in cls.__mro__)
 
 def entry_points(cls: type) -> dict[str, bool]:
@@ -417,7 +479,8 @@ def is_uint256(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < UINT256_LIMIT
 
 def conforms(value: Any, hint: Any) -> bool:
-    "Does `value` decode as a parameter annotated `hint`? (`int` is uint256; lists are checked element-wise.)"
+    """Does `value` decode as a parameter annotated `hint`? (`int` is uint256; lists are checked
+    element-wise.)"""
     origin, params = typing.get_origin(hint), typing.get_args(hint)
     if hint is int: return is_uint256(value)
     if hint is bytes: return isinstance(value, (bytes, bytearray))
@@ -425,43 +488,73 @@ def conforms(value: Any, hint: Any) -> bool:
     if origin is collections.abc.Callable: return callable(value)
     if origin in (list, tuple, collections.abc.Sequence):
         element = params[0] if len(params) == 1 or params[1:] == (Ellipsis,) else Any
-        return isinstance(value, origin) and not isinstance(value, (str, bytes)) and all(conforms(v, element) for v in value)
+        return (
+            isinstance(value, origin)
+            and not isinstance(value, (str, bytes))
+            and all(conforms(v, element) for v in value)
+        )
     if isinstance(origin, type): return isinstance(value, origin)
-    return isinstance(value, hint) if isinstance(hint, type) else True   # Any, a type variable: nothing to check
+    # Any, a type variable: nothing to check
+    return isinstance(value, hint) if isinstance(hint, type) else True
 
 @functools.lru_cache(maxsize=None)
 def _signature_and_hints(fn: Callable) -> tuple[inspect.Signature, dict]:
     try: hints = typing.get_type_hints(fn)
-    except Exception: hints = {}     # annotations its module cannot resolve (a class local to a test): count only
+    # annotations its module cannot resolve (a class local to a test): count only
+    except Exception: hints = {}
     return inspect.signature(fn), hints
 
 def check_arguments(fn: Callable, leading: tuple, args: tuple) -> None:
-    "Raise `BadArguments` unless `fn(*leading, *args)` binds and each of `args` fits its annotation."
+    """Raise `BadArguments` unless `fn(*leading, *args)` binds and each of `args` fits its
+    annotation."""
     signature, hints = _signature_and_hints(fn)
     try: bound = signature.bind(*leading, *args)
     except TypeError as exc: raise BadArguments(f"{fn.__qualname__}{signature}: {exc}") from None
     for name, value in list(bound.arguments.items())[len(leading):]:
-        variadic = signature.parameters[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        variadic = signature.parameters[name].kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        )
         if name in hints and not variadic and not conforms(value, hints[name]):
-            expected = "a uint256" if hints[name] is int else getattr(hints[name], "__name__", str(hints[name]))
-            raise BadArguments(f"{fn.__qualname__}: `{name}` must be {expected}, got {type(value).__name__} {reprlib.repr(value)}")
+            expected = (
+                "a uint256"
+                if hints[name] is int
+                else getattr(hints[name], "__name__", str(hints[name]))
+            )
+            raise BadArguments(
+                f"{fn.__qualname__}: `{name}` must be {expected}, got {type(value).__name__}"
+                f" {reprlib.repr(value)}"
+            )
 
 def check_value(value: Any) -> None:
     "Raise `InvalidValue` unless `value` can be a `msg.value`."
-    if not is_uint256(value): raise InvalidValue(f"value must be a uint256 (an int, 0 <= value < 2**256), got {value!r}")
+    if not is_uint256(value):
+        raise InvalidValue(f"value must be a uint256 (an int, 0 <= value < 2**256), got {value!r}")
 
 # %% ../nbs/10_l1.ipynb #6ff8bd88
-_WHY_NOT = {"private": "private (its name starts with `_`)", "framework": "a helper every Contract has",
-            "attribute": "not a method", "view": "a view (it takes no `msg`): read it with `L1Chain.call`"}
+_WHY_NOT = {
+    "private": "private (its name starts with `_`)",
+    "framework": "a helper every Contract has",
+    "attribute": "not a method",
+    "view": "a view (it takes no `msg`): read it with `L1Chain.call`",
+}
 
-def resolve_method(contract: Contract, method: str, args: tuple, value: int = 0, views: bool = False) -> Callable:
-    "The function a call to `method` runs, once the call passed the checks above (`views`: let views through)."
+
+def resolve_method(
+    contract: Contract, method: str, args: tuple, value: int = 0, views: bool = False
+) -> Callable:
+    """The function a call to `method` runs, once the call passed the checks above (`views`: let
+    views through)."""
     cls, kind = type(contract), method_kind(type(contract), method)
     if kind == "unknown": raise UnknownMethod(f"{cls.__name__} has no method {method!r}")
     if kind not in ("external", "view") or (kind == "view" and not views):
-        raise NotExternal(f"{cls.__name__}.{method} is {_WHY_NOT[kind]}; it is not an entry point of the contract")
+        raise NotExternal(
+            f"{cls.__name__}.{method} is {_WHY_NOT[kind]}; it is not an entry point of the contract"
+        )
     if value and not is_payable(cls, method):
-        raise NotPayable(f"{cls.__name__}.{method} is not payable: it refuses the {value} wei sent with the call")
+        raise NotPayable(
+            f"{cls.__name__}.{method} is not payable: it refuses the {value} wei sent with the call"
+        )
     fn = inspect.getattr_static(cls, method)
     fn = fn.fget if isinstance(fn, property) else fn
     check_arguments(fn, (contract, Msg(ZERO_ADDRESS)) if kind == "external" else (contract,), args)
@@ -472,12 +565,14 @@ def call(self: L1Chain, to: str, method: str, *args: Any,
          sender: str = ZERO_ADDRESS,   # msg.sender, when simulating an external method
          value: int = 0                # msg.value, when simulating a payable one
          ) -> Any:
-    "Ethereum's `eth_call`: read a view, or simulate an external method, then undo everything (no gas, no receipt)."
+    """Ethereum's `eth_call`: read a view, or simulate an external method, then undo everything (no
+    gas, no receipt)."""
     check_value(value)
     target = self.at(to)
     snapshot, gas = self._snapshot(), self._gas
     try:
-        if method_kind(type(target), method) != "view": return self._call(sender, to, method, args, value)
+        if method_kind(type(target), method) != "view":
+            return self._call(sender, to, method, args, value)
         return resolve_method(target, method, args, value, views=True)(target, *args)
     finally:
         self._rollback(snapshot)
@@ -499,12 +594,22 @@ class BatchInbox(Contract):
         self.batcher, self.submissions = batcher, []
 
     def submit(self, msg: Msg, data: bytes) -> None:
-        "Record `data` posted by `msg.sender` (accepted from anyone, like an EOA receiving calldata)."
-        self.submissions.append(BatcherTransaction(self.chain.block_number, self.chain.timestamp, msg.sender, bytes(data)))
+        """Record `data` posted by `msg.sender` (accepted from anyone, like an EOA receiving
+        calldata)."""
+        self.submissions.append(
+            BatcherTransaction(
+                self.chain.block_number, self.chain.timestamp, msg.sender, bytes(data)
+            )
+        )
 
     def batcher_transactions(self, since_block: int = 0) -> list[BatcherTransaction]:
-        "The submissions derivation reads: those from the authorised batcher, from `since_block` on."
-        return [t for t in self.submissions if t.sender == self.batcher and t.block_number >= since_block]
+        """The submissions derivation reads: those from the authorised batcher, from `since_block`
+        on."""
+        return [
+            t
+            for t in self.submissions
+            if t.sender == self.batcher and t.block_number >= since_block
+        ]
 
 # %% ../nbs/10_l1.ipynb #e1b46848
 class WithdrawalNotUnlocked(Revert): "No unlocked amount for this (caller, recipient) sub-account."
@@ -519,10 +624,12 @@ class WithdrawalRequest:
     timestamp: int
 
 class DelayedWETH(Contract):
-    "WETH with delayed withdrawals, holding every dispute-game bond (bond-incentives.md, DelayedWETH)."
+    """WETH with delayed withdrawals, holding every dispute-game bond (bond-incentives.md,
+    DelayedWETH)."""
 
     def __init__(self, owner: str, delay: int = DELAYED_WETH_DELAY_SECONDS,
-                 pause_source: str = ""):   # a contract whose `paused` flag also stops withdrawals ("" = none)
+                 pause_source: str = ""):   # a contract whose `paused` flag also stops withdrawals
+                                            # ("" = none)
         if delay < 0: raise ValueError(f"delay must be >= 0 s, got {delay}")
         self.owner, self.delay, self.pause_source = owner, delay, pause_source
         self.balance_of_weth: dict[str, int] = {}
@@ -545,17 +652,27 @@ class DelayedWETH(Contract):
 # %% ../nbs/10_l1.ipynb #70c49ed3
 @patch
 def withdraw(self: DelayedWETH, msg: Msg, guy: str, wad: int) -> None:
-    "Unwrap `wad` of the caller's WETH unlocked for `guy`, once the delay has passed; ETH goes to the caller."
-    if self.withdrawals_paused: raise WithdrawalsPaused("DelayedWETH withdrawals are paused by the owner")
+    """Unwrap `wad` of the caller's WETH unlocked for `guy`, once the delay has passed; ETH goes to
+    the caller."""
+    if self.withdrawals_paused:
+        raise WithdrawalsPaused("DelayedWETH withdrawals are paused by the owner")
     if self.pause_source and self.chain.at(self.pause_source).paused:
         raise WithdrawalsPaused("the system is paused: DelayedWETH withdrawals wait")
     request = self.withdrawals.get((msg.sender, guy))
     if request is None or request.amount < wad:
-        raise WithdrawalNotUnlocked(f"{guy} has {0 if request is None else request.amount} wei unlocked by {msg.sender}, asked {wad}")
+        raise WithdrawalNotUnlocked(
+            f"{guy} has {0 if request is None else request.amount} wei unlocked by {msg.sender},"
+            f" asked {wad}"
+        )
     if self.chain.timestamp <= request.timestamp + self.delay:
-        raise WithdrawalDelayNotMet(f"unlocked at {request.timestamp}, withdrawable after {request.timestamp + self.delay}, now {self.chain.timestamp}")
+        raise WithdrawalDelayNotMet(
+            f"unlocked at {request.timestamp}, withdrawable after {request.timestamp + self.delay},"
+            f" now {self.chain.timestamp}"
+        )
     if self.balance_of_weth.get(msg.sender, 0) < wad:
-        raise InsufficientWETH(f"{msg.sender} holds {self.balance_of_weth.get(msg.sender, 0)} WETH, asked {wad}")
+        raise InsufficientWETH(
+            f"{msg.sender} holds {self.balance_of_weth.get(msg.sender, 0)} WETH, asked {wad}"
+        )
     request.amount -= wad
     self.balance_of_weth[msg.sender] -= wad
     self.chain.use_gas(2 * G_SSTORE_RESET)
@@ -565,7 +682,8 @@ def withdraw(self: DelayedWETH, msg: Msg, guy: str, wad: int) -> None:
 @patch
 def set_withdrawals_paused(self: DelayedWETH, msg: Msg, paused: bool) -> None:
     "Owner only: pause or resume withdrawals."
-    if msg.sender != self.owner: raise Unauthorized(f"only the owner {self.owner} may pause, not {msg.sender}")
+    if msg.sender != self.owner:
+        raise Unauthorized(f"only the owner {self.owner} may pause, not {msg.sender}")
     self.withdrawals_paused = paused
 
 # %% ../nbs/10_l1.ipynb #cd5dc6ef
@@ -582,7 +700,8 @@ class DisputeGame(Contract):
     creator: str          # gameCreator(): who called the factory
     root_claim: bytes     # the output root claimed
     l1_head: bytes        # blockhash(block.number - 1) at creation
-    extra_data: bytes     # for output-root games: l2 block number (32 bytes) ‖ parent index (4 bytes)
+    # for output-root games: l2 block number (32 bytes) ‖ parent index (4 bytes)
+    extra_data: bytes
     created_at: int = 0
     resolved_at: int = 0
     status: GameStatus = GameStatus.IN_PROGRESS
@@ -595,13 +714,16 @@ class DisputeGame(Contract):
 
     @payable
     def initialize(self, msg: Msg) -> None:
-        "Called by the factory once, with the creator's bond as value (payable, and so is every override)."
+        """Called by the factory once, with the creator's bond as value (payable, and so is every
+        override)."""
         raise NotImplementedError
 
 def encode_extra_data(l2_block_number: int, parent_index: int = NO_PARENT) -> bytes:
     "The output-root games' extraData: L2 block number (uint256) ‖ parent index (uint32)."
-    if not 0 <= l2_block_number < 2**256: raise ValueError(f"l2_block_number out of range: {l2_block_number}")
-    if not 0 <= parent_index < 2**32: raise ValueError(f"parent_index out of uint32 range: {parent_index}")
+    if not 0 <= l2_block_number < 2**256:
+        raise ValueError(f"l2_block_number out of range: {l2_block_number}")
+    if not 0 <= parent_index < 2**32:
+        raise ValueError(f"parent_index out of uint32 range: {parent_index}")
     return l2_block_number.to_bytes(32, "big") + parent_index.to_bytes(4, "big")
 
 # %% ../nbs/10_l1.ipynb #b2d6e75b
@@ -617,7 +739,8 @@ class GameRecord:
     proxy: str            # the game's address
 
 class DisputeGameFactory(Contract):
-    "Creates dispute games, one per UUID, each with the init bond of its type (dispute-game-interface.md)."
+    """Creates dispute games, one per UUID, each with the init bond of its type
+    (dispute-game-interface.md)."""
 
     def __init__(self, owner: str):
         self.owner = owner
@@ -626,9 +749,12 @@ class DisputeGameFactory(Contract):
         self.games: list[GameRecord] = []
         self.by_uuid: dict[bytes, int] = {}
 
-    def set_implementation(self, msg: Msg, game_type: int, make_game: Callable[[], DisputeGame]) -> None:
+    def set_implementation(
+        self, msg: Msg, game_type: int, make_game: Callable[[], DisputeGame]
+    ) -> None:
         "Owner only: the constructor of new games of `game_type` (the MCP-clone implementation)."
-        if msg.sender != self.owner: raise Unauthorized(f"only the factory owner may set implementations")
+        if msg.sender != self.owner:
+            raise Unauthorized(f"only the factory owner may set implementations")
         self.implementations[game_type] = make_game
 
     def set_init_bond(self, msg: Msg, game_type: int, bond: int) -> None:
@@ -640,14 +766,21 @@ class DisputeGameFactory(Contract):
 # %% ../nbs/10_l1.ipynb #f7178362
 @patch
 @payable
-def create(self: DisputeGameFactory, msg: Msg, game_type: int, root_claim: bytes, extra_data: bytes) -> str:
-    "Create a game for `root_claim`; `msg.value` must equal the init bond. Returns the game's address."
+def create(
+    self: DisputeGameFactory, msg: Msg, game_type: int, root_claim: bytes, extra_data: bytes
+) -> str:
+    """Create a game for `root_claim`; `msg.value` must equal the init bond. Returns the game's
+    address."""
     make_game = self.implementations.get(game_type)
     if make_game is None: raise NoImplementation(f"no implementation for game type {game_type}")
     if msg.value != self.init_bonds.get(game_type, 0):
-        raise IncorrectBondAmount(f"game type {game_type} needs an init bond of {self.init_bonds.get(game_type, 0)} wei, got {msg.value}")
+        raise IncorrectBondAmount(
+            f"game type {game_type} needs an init bond of {self.init_bonds.get(game_type, 0)} wei,"
+            f" got {msg.value}"
+        )
     uuid = keccak(game_type.to_bytes(4, "big") + bytes(root_claim) + bytes(extra_data))
-    if uuid in self.by_uuid: raise GameAlreadyExists(f"game {self.by_uuid[uuid]} already claims this root at this block")
+    if uuid in self.by_uuid:
+        raise GameAlreadyExists(f"game {self.by_uuid[uuid]} already claims this root at this block")
     game = make_game()
     game.game_type, game.index, game.creator = game_type, len(self.games), msg.sender
     game.root_claim, game.extra_data = bytes(root_claim), bytes(extra_data)
@@ -657,13 +790,16 @@ def create(self: DisputeGameFactory, msg: Msg, game_type: int, root_claim: bytes
     self.games.append(GameRecord(game_type, self.chain.timestamp, address))
     self.by_uuid[uuid] = game.index
     self.call(address, "initialize", value=msg.value)
-    self.emit("DisputeGameCreated", disputeProxy=address, gameType=game_type, rootClaim=bytes(root_claim))
+    self.emit(
+        "DisputeGameCreated", disputeProxy=address, gameType=game_type, rootClaim=bytes(root_claim)
+    )
     return address
 
 @patch
 def game_at_index(self: DisputeGameFactory, index: int) -> GameRecord:
     "The record of game number `index` (`gameAtIndex`)."
-    if not 0 <= index < len(self.games): raise UnknownContract(f"no game at index {index} (have {len(self.games)})")
+    if not 0 <= index < len(self.games):
+        raise UnknownContract(f"no game at index {index} (have {len(self.games)})")
     return self.games[index]
 
 @patch
@@ -681,11 +817,15 @@ class OutputRootAnchor:
 class InvalidAnchorGame(Revert): "The game cannot become the anchor: not valid, or not newer."
 
 class AnchorStateRegistry(Contract):
-    "Which games are proper, finalized and valid; the anchor state; Guardian controls (anchor-state-registry.md)."
+    """Which games are proper, finalized and valid; the anchor state; Guardian controls
+    (anchor-state-registry.md)."""
 
-    def __init__(self, factory: str, guardian: str, anchor: OutputRootAnchor, respected_game_type: int,
-                 finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS):
-        if finality_delay < 0: raise ValueError(f"finality_delay must be >= 0 s, got {finality_delay}")
+    def __init__(
+        self, factory: str, guardian: str, anchor: OutputRootAnchor, respected_game_type: int,
+        finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS,
+    ):
+        if finality_delay < 0:
+            raise ValueError(f"finality_delay must be >= 0 s, got {finality_delay}")
         self.factory, self.guardian, self.anchor = factory, guardian, anchor
         self.respected_game_type, self.finality_delay = respected_game_type, finality_delay
         self.retirement_timestamp, self.paused = 0, False
@@ -693,11 +833,14 @@ class AnchorStateRegistry(Contract):
         self.anchor_game: str = ZERO_ADDRESS
 
     def _guardian_only(self, msg: Msg) -> None:
-        if msg.sender != self.guardian: raise Unauthorized(f"only the Guardian may do this, not {msg.sender}")
+        if msg.sender != self.guardian:
+            raise Unauthorized(f"only the Guardian may do this, not {msg.sender}")
 
     def blacklist_game(self, msg: Msg, game: str) -> None:
         "Guardian: mark `game` blacklisted (never valid; its bonds are refunded)."
-        self._guardian_only(msg); self.blacklisted.add(game); self.emit("DisputeGameBlacklisted", game=game)
+        self._guardian_only(msg)
+        self.blacklisted.add(game)
+        self.emit("DisputeGameBlacklisted", game=game)
 
     def update_retirement_timestamp(self, msg: Msg) -> None:
         "Guardian: retire every game created up to now."
@@ -708,7 +851,8 @@ class AnchorStateRegistry(Contract):
         self._guardian_only(msg); self.paused = paused
 
     def set_respected_game_type(self, msg: Msg, game_type: int) -> None:
-        "Guardian: which game type new games must have to be respected (games keep what held at creation)."
+        """Guardian: which game type new games must have to be respected (games keep what held at
+        creation)."""
         self._guardian_only(msg); self.respected_game_type = game_type
 
 # %% ../nbs/10_l1.ipynb #5f5323bb
@@ -720,10 +864,17 @@ def is_game_registered(self: AnchorStateRegistry, game: str) -> bool:
     "Did the factory create `game` (at the index it claims)?"
     factory = self.chain.at(self.factory)
     g = self._game(game)
-    return 0 <= getattr(g, "index", -1) < factory.game_count() and factory.game_at_index(g.index).proxy == game
+    return (
+        0 <= getattr(g, "index", -1) < factory.game_count()
+        and factory.game_at_index(g.index).proxy == game
+    )
+
 
 @patch
-def is_game_blacklisted(self: AnchorStateRegistry, game: str) -> bool: return game in self.blacklisted
+def is_game_blacklisted(self: AnchorStateRegistry, game: str) -> bool:
+    return game in self.blacklisted
+
+
 @patch
 def is_game_retired(self: AnchorStateRegistry, game: str) -> bool:
     "Created at or before the retirement timestamp?"
@@ -748,42 +899,59 @@ def is_game_finalized(self: AnchorStateRegistry, game: str) -> bool:
 @patch
 def is_game_claim_valid(self: AnchorStateRegistry, game: str) -> bool:
     "Proper, respected, finalized and DEFENDER_WINS: what withdrawals may rely on."
-    return (self.is_game_proper(game) and self.is_game_respected(game) and self.is_game_finalized(game)
-            and self._game(game).status == GameStatus.DEFENDER_WINS)
+    return (
+        self.is_game_proper(game)
+        and self.is_game_respected(game)
+        and self.is_game_finalized(game)
+        and self._game(game).status == GameStatus.DEFENDER_WINS
+    )
 
 @patch
 def set_anchor_state(self: AnchorStateRegistry, msg: Msg, game: str) -> None:
     "Make `game`'s claim the anchor state, if its claim is valid and newer than the current anchor."
     g = self._game(game)
-    if not self.is_game_claim_valid(game): raise InvalidAnchorGame(f"game {game} does not have a valid claim")
+    if not self.is_game_claim_valid(game):
+        raise InvalidAnchorGame(f"game {game} does not have a valid claim")
     if g.l2_block_number <= self.anchor.l2_block_number:
-        raise InvalidAnchorGame(f"game is for L2 block {g.l2_block_number}, anchor already at {self.anchor.l2_block_number}")
+        raise InvalidAnchorGame(
+            f"game is for L2 block {g.l2_block_number}, anchor already at"
+            f" {self.anchor.l2_block_number}"
+        )
     self.anchor, self.anchor_game = OutputRootAnchor(g.root_claim, g.l2_block_number), game
     self.chain.use_gas(2 * G_SSTORE_RESET)
     self.emit("AnchorUpdated", game=game)
 
 # %% ../nbs/10_l1.ipynb #165850a2
-GROTH16_PAIRS: int = 4          # e(-A,B)·e(α,β)·e(vk_x,γ)·e(C,δ) = 1: one ecPairing call with four pairs
+# e(-A,B)·e(α,β)·e(vk_x,γ)·e(C,δ) = 1: one ecPairing call with four pairs
+GROTH16_PAIRS: int = 4
 
 class InvalidProof(Revert): "The verifier rejected the proof for these public inputs."
 class ProgramIdMismatch(Revert): "The proof system asked for is not the one this verifier holds."
 
 def groth16_verifier_gas(n_public: int) -> int:
-    "Precompile gas of one Groth16 verification with `n_public` inputs (EIP-1108 prices, chapter 04)."
+    """Precompile gas of one Groth16 verification with `n_public` inputs (EIP-1108 prices, chapter
+    04)."""
     pairing = EC_PAIRING_BASE_GAS + EC_PAIRING_PER_PAIR_GAS * GROTH16_PAIRS
     return pairing + n_public * (EC_MUL_GAS + EC_ADD_GAS)
 
 # %% ../nbs/10_l1.ipynb #d9d6aa73
 def verifying_key_id(vk: VerifyingKey) -> bytes:
     "The program id (`absolutePrestate`) of a circuit: keccak of its verifying key in snarkjs JSON."
-    return keccak(json.dumps(verifying_key_to_json(vk), sort_keys=True, separators=(",", ":")).encode())
+    return keccak(
+        json.dumps(verifying_key_to_json(vk), sort_keys=True, separators=(",", ":")).encode()
+    )
 
 def verifier_calldata(proof: Proof, public_inputs: list[int]) -> bytes:
-    "Calldata of `verifyProof(A, B, C, inputs)`: selector, A, B (imaginary parts first, EIP-197), C, the inputs."
+    """Calldata of `verifyProof(A, B, C, inputs)`: selector, A, B (imaginary parts first, EIP-197),
+    C, the inputs."""
     (ax, ay), (cx, cy) = proof.a or (0, 0), proof.c or (0, 0)
     (bx0, bx1), (by0, by1) = proof.b or ((0, 0), (0, 0))
-    selector = keccak(f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{len(public_inputs)}])".encode())[:4]
-    return selector + b"".join(int(v).to_bytes(32, "big") for v in (ax, ay, bx1, bx0, by1, by0, cx, cy, *public_inputs))
+    selector = keccak(
+        f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{len(public_inputs)}])".encode()
+    )[:4]
+    return selector + b"".join(
+        int(v).to_bytes(32, "big") for v in (ax, ay, bx1, bx0, by1, by0, cx, cy, *public_inputs)
+    )
 
 class Groth16VerifierContract(Contract):
     "An `IZKVerifier` for one Groth16 circuit: reverts `InvalidProof` unless the proof verifies."
@@ -794,14 +962,19 @@ class Groth16VerifierContract(Contract):
         self.verifications = 0
 
     def verify(self, msg: Msg, program_id: bytes, public_inputs: list[int], proof: Proof) -> None:
-        "Revert unless `proof` verifies for `public_inputs` under this verifier's key; charges EIP-1108 gas."
+        """Revert unless `proof` verifies for `public_inputs` under this verifier's key; charges
+        EIP-1108 gas."""
         if program_id != self.program_id:
-            raise ProgramIdMismatch(f"verifier holds program {self.program_id.hex()[:16]}…, asked for {program_id.hex()[:16]}…")
+            raise ProgramIdMismatch(
+                f"verifier holds program {self.program_id.hex()[:16]}…, asked for"
+                f" {program_id.hex()[:16]}…"
+            )
         self.chain.use_gas(groth16_verifier_gas(len(public_inputs)))
         self.verifications += 1
         try: ok = groth16_verify(self.vk, list(public_inputs), proof)
         except ValueError as exc: raise InvalidProof(f"malformed proof or inputs: {exc}") from None
-        if not ok: raise InvalidProof(f"pairing check failed for {len(public_inputs)} public inputs")
+        if not ok:
+            raise InvalidProof(f"pairing check failed for {len(public_inputs)} public inputs")
 
 # %% ../nbs/10_l1.ipynb #7a98997e
 @dataclass(frozen=True)
@@ -814,7 +987,10 @@ class OutputRootProof:
 
     def root(self) -> bytes:
         "The output root these four parts hash to (chapter 09's `output_root`)."
-        return output_root(self.state_root, self.message_passer_storage_root, self.latest_blockhash, version=self.version)
+        return output_root(
+            self.state_root, self.message_passer_storage_root, self.latest_blockhash,
+            version=self.version,
+        )
 
 @dataclass(frozen=True)
 class ProvenWithdrawal:
@@ -824,10 +1000,14 @@ class ProvenWithdrawal:
 
 class WithdrawalNotProven(Revert): "finalize before prove."
 class WithdrawalAlreadyFinalized(Revert): "A withdrawal can be finalized once."
-class ProofNotMature(Revert): "The proof maturity delay has not passed since the withdrawal was proven."
-class InvalidOutputRootProof(Revert): "The output root preimage does not hash to the game's root claim."
-class InvalidWithdrawalInclusionProof(Revert): "The withdrawal is not in the message passer storage root."
-class InvalidDisputeGame(Revert): "The game is not usable: not registered, blacklisted, retired, lost, or not final."
+class ProofNotMature(Revert): """The proof maturity delay has not passed since the withdrawal was
+class ProofNotMature(Revert): proven."""
+class InvalidOutputRootProof(Revert): """The output root preimage does not hash to the game's root
+class InvalidOutputRootProof(Revert): claim."""
+class InvalidWithdrawalInclusionProof(Revert): """The withdrawal is not in the message passer
+class InvalidWithdrawalInclusionProof(Revert): storage root."""
+class InvalidDisputeGame(Revert): """The game is not usable: not registered, blacklisted, retired,
+class InvalidDisputeGame(Revert): lost, or not final."""
 class SystemPaused(Revert): "The Guardian paused the system."
 
 def l1_address(address: bytes) -> str:
@@ -836,11 +1016,18 @@ def l1_address(address: bytes) -> str:
 
 # %% ../nbs/10_l1.ipynb #7b00c409
 class OptimismPortal(Contract):
-    "Holds bridged ETH; finalizes withdrawals only against valid dispute games (optimism-portal.md)."
+    """Holds bridged ETH; finalizes withdrawals only against valid dispute games
+    (optimism-portal.md)."""
 
-    def __init__(self, anchor_state_registry: str, proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS):
-        if proof_maturity_delay < 0: raise ValueError(f"proof_maturity_delay must be >= 0 s, got {proof_maturity_delay}")
-        self.anchor_state_registry, self.proof_maturity_delay = anchor_state_registry, proof_maturity_delay
+    def __init__(
+        self, anchor_state_registry: str, proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS
+    ):
+        if proof_maturity_delay < 0:
+            raise ValueError(f"proof_maturity_delay must be >= 0 s, got {proof_maturity_delay}")
+        self.anchor_state_registry, self.proof_maturity_delay = (
+            anchor_state_registry,
+            proof_maturity_delay,
+        )
         self.proven: dict[bytes, ProvenWithdrawal] = {}
         self.finalized: set[bytes] = set()
 
@@ -851,22 +1038,43 @@ class OptimismPortal(Contract):
 
     def _registry(self) -> AnchorStateRegistry: return self.chain.at(self.anchor_state_registry)
 
-    def prove_withdrawal_transaction(self, msg: Msg, w: Withdrawal, game: str,
-                                     output_root_proof: OutputRootProof, storage_proof: Sequence[StateProof]) -> None:
-        "Record that `w` is in the output claimed by `game`: preimage and membership are checked now."
+    def prove_withdrawal_transaction(
+        self, msg: Msg, w: Withdrawal, game: str, output_root_proof: OutputRootProof,
+        storage_proof: Sequence[StateProof],
+    ) -> None:
+        """Record that `w` is in the output claimed by `game`: preimage and membership are checked
+        now."""
         registry = self._registry()
         if registry.paused: raise SystemPaused("the portal is paused")
-        if not registry.is_game_registered(game): raise InvalidDisputeGame(f"{game} was not created by the factory")
+        if not registry.is_game_registered(game):
+            raise InvalidDisputeGame(f"{game} was not created by the factory")
         g = self.chain.at(game)
-        if registry.is_game_blacklisted(game) or registry.is_game_retired(game) or g.status == GameStatus.CHALLENGER_WINS:
+        if (
+            registry.is_game_blacklisted(game)
+            or registry.is_game_retired(game)
+            or g.status == GameStatus.CHALLENGER_WINS
+        ):
             raise InvalidDisputeGame(f"game {game} is blacklisted, retired or lost")
         if output_root_proof.root() != g.root_claim:
-            raise InvalidOutputRootProof(f"the preimage hashes to {output_root_proof.root().hex()[:16]}…, the game claims {g.root_claim.hex()[:16]}…")
-        if not verify_withdrawal_proof(output_root_proof.message_passer_storage_root, w, storage_proof):
-            raise InvalidWithdrawalInclusionProof(f"withdrawal {w.hash.hex()[:16]}… is not in the message passer storage root")
-        self.chain.use_gas(2 * G_SSTORE_SET + G_COLD_SLOAD * (2 + sum(len(p.proof.siblings) for p in storage_proof)))
+            raise InvalidOutputRootProof(
+                f"the preimage hashes to {output_root_proof.root().hex()[:16]}…, the game claims"
+                f" {g.root_claim.hex()[:16]}…"
+            )
+        if not verify_withdrawal_proof(
+            output_root_proof.message_passer_storage_root, w, storage_proof
+        ):
+            raise InvalidWithdrawalInclusionProof(
+                f"withdrawal {w.hash.hex()[:16]}… is not in the message passer storage root"
+            )
+        self.chain.use_gas(
+            2 * G_SSTORE_SET
+            + G_COLD_SLOAD * (2 + sum(len(p.proof.siblings) for p in storage_proof))
+        )
         self.proven[w.hash] = ProvenWithdrawal(game, self.chain.timestamp)
-        self.emit("WithdrawalProven", withdrawalHash=w.hash, sender=l1_address(w.sender), target=l1_address(w.target))
+        self.emit(
+            "WithdrawalProven", withdrawalHash=w.hash, sender=l1_address(w.sender),
+            target=l1_address(w.target),
+        )
 
 # %% ../nbs/10_l1.ipynb #88f29714
 @patch
@@ -874,19 +1082,40 @@ def finalize_withdrawal_transaction(self: OptimismPortal, msg: Msg, w: Withdrawa
     "Pay out a proven withdrawal once its game is valid and the proof has matured."
     registry, h = self._registry(), w.hash
     if registry.paused: raise SystemPaused("the portal is paused")
-    if h in self.finalized: raise WithdrawalAlreadyFinalized(f"withdrawal {h.hex()[:16]}… was already finalized")
+    if h in self.finalized:
+        raise WithdrawalAlreadyFinalized(f"withdrawal {h.hex()[:16]}… was already finalized")
     proven = self.proven.get(h)
     if proven is None: raise WithdrawalNotProven(f"withdrawal {h.hex()[:16]}… has not been proven")
     game = self.chain.at(proven.dispute_game)
     if proven.timestamp < game.created_at:
-        raise InvalidDisputeGame(f"proven at {proven.timestamp}, before the game was created at {game.created_at}")
+        raise InvalidDisputeGame(
+            f"proven at {proven.timestamp}, before the game was created at {game.created_at}"
+        )
     if self.chain.timestamp - proven.timestamp <= self.proof_maturity_delay:
-        raise ProofNotMature(f"proven at {proven.timestamp}; mature after {proven.timestamp + self.proof_maturity_delay}, now {self.chain.timestamp}")
+        raise ProofNotMature(
+            f"proven at {proven.timestamp}; mature after"
+            f" {proven.timestamp + self.proof_maturity_delay}, now {self.chain.timestamp}"
+        )
     if not registry.is_game_claim_valid(proven.dispute_game):
-        why = ("it is still in progress" if game.status == GameStatus.IN_PROGRESS else
-               "the challenger won" if game.status == GameStatus.CHALLENGER_WINS else
-               "it is blacklisted, retired or not respected" if not (registry.is_game_proper(proven.dispute_game) and registry.is_game_respected(proven.dispute_game)) else
-               f"the finality delay runs until {game.resolved_at + registry.finality_delay}")
+        why = (
+            "it is still in progress"
+            if game.status == GameStatus.IN_PROGRESS
+            else (
+                "the challenger won"
+                if game.status == GameStatus.CHALLENGER_WINS
+                else (
+                    "it is blacklisted, retired or not respected"
+                    if not (
+                        registry.is_game_proper(proven.dispute_game)
+                        and registry.is_game_respected(proven.dispute_game)
+                    )
+                    else (
+                        "the finality delay runs until"
+                        f" {game.resolved_at + registry.finality_delay}"
+                    )
+                )
+            )
+        )
         raise InvalidDisputeGame(f"game {proven.dispute_game} does not have a valid claim: {why}")
     self.finalized.add(h)
     self.chain.use_gas(G_SSTORE_SET)
@@ -906,16 +1135,25 @@ class FaultProofSystem:
     weth: str
     portal: str
 
-def deploy_fault_proof_system(chain: L1Chain, anchor: OutputRootAnchor, respected_game_type: int,
-                              batcher: str = "",                    # the batcher's address ("" = actor "batcher")
-                              finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS,
-                              weth_delay: int = DELAYED_WETH_DELAY_SECONDS,
-                              proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS) -> FaultProofSystem:
+
+def deploy_fault_proof_system(
+    chain: L1Chain,
+    anchor: OutputRootAnchor,
+    respected_game_type: int,
+    # the batcher's address ("" = actor "batcher")
+    batcher: str = "",
+    finality_delay: int = DISPUTE_GAME_FINALITY_DELAY_SECONDS,
+    weth_delay: int = DELAYED_WETH_DELAY_SECONDS,
+    proof_maturity_delay: int = PROOF_MATURITY_DELAY_SECONDS,
+) -> FaultProofSystem:
     "Deploy batch inbox, factory, anchor-state registry, DelayedWETH and portal on `chain`."
     owner, guardian = actor_address("system-owner"), actor_address("guardian")
     inbox = chain.register(BatchInbox(batcher or actor_address("batcher")), "BatchInbox")
     factory = chain.register(DisputeGameFactory(owner), "DisputeGameFactory")
-    registry = chain.register(AnchorStateRegistry(factory, guardian, anchor, respected_game_type, finality_delay), "AnchorStateRegistry")
+    registry = chain.register(
+        AnchorStateRegistry(factory, guardian, anchor, respected_game_type, finality_delay),
+        "AnchorStateRegistry",
+    )
     weth = chain.register(DelayedWETH(owner, weth_delay, pause_source=registry), "DelayedWETH")
     portal = chain.register(OptimismPortal(registry, proof_maturity_delay), "OptimismPortal")
     return FaultProofSystem(chain, owner, guardian, inbox, factory, registry, weth, portal)

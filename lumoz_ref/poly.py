@@ -41,12 +41,14 @@ class InvalidTransformSize(PolyError):
 
 # %% ../nbs/01_poly.ipynb #7055e755
 def _as_int(value: int | Fr) -> int:
-    "An int (or int-like: mpz, numpy integer) or an Fr as a canonical int mod r; floats and Fq refused."
+    """An int (or int-like: mpz, numpy integer) or an Fr as a canonical int mod r; floats and Fq
+    refused."""
     if isinstance(value, Fr): return value.value
     try:
         return operator.index(value) % R
     except TypeError:
-        raise TypeError(f"expected an int or an Fr, got {type(value).__name__} ({value!r})") from None
+        raise TypeError(
+            f"expected an int or an Fr, got {type(value).__name__} ({value!r})") from None
 
 _INTEGER_TYPES = (int, type(mpz(0)))
 
@@ -62,7 +64,8 @@ class Poly:
     "A dense polynomial over Fr; `coefficients[i]` multiplies X^i."
     coefficients: tuple[int, ...] = ()
 
-    def __init__(self, coefficients: Iterable[int | Fr] = ()): # low to high; any ints (or Fr), reduced mod r
+    # low to high; any ints (or Fr), reduced mod r
+    def __init__(self, coefficients: Iterable[int | Fr] = ()):
         object.__setattr__(self, "coefficients", _normalize(coefficients))
 
     @classmethod
@@ -259,7 +262,8 @@ def _transform(values: Sequence[int], inverse: bool) -> list[int]:
     a = [mpz(v) for v in values]
     step = 1  # 2^s in round s
     while step < n:
-        round_twiddles = twiddles if step == 1 else [w for w in twiddles[::step] for _ in range(step)]
+        round_twiddles = twiddles if step == 1 else [w for w in twiddles[::step]
+                                                     for _ in range(step)]
         u, v = a[:half], a[half:]
         a[0::2] = [x + y for x, y in zip(u, v)]
         a[1::2] = [(x - y) * w % _R_MPZ for x, y, w in zip(u, v, round_twiddles)]
@@ -371,7 +375,8 @@ def _vanishing(cls, points: Domain | Iterable[int]) -> Poly: # a Domain, or any 
 Poly.vanishing = classmethod(_vanishing)
 
 # %% ../nbs/01_poly.ipynb #37eaa69f
-NTT_PRODUCT_THRESHOLD: int = 64  # both factors at least this long: multiply by NTT (measured crossover)
+# both factors at least this long: multiply by NTT (measured crossover)
+NTT_PRODUCT_THRESHOLD: int = 64
 
 def _ntt_product(a: Sequence[int], b: Sequence[int]) -> list[int]:
     "The convolution of two coefficient lists by NTT, O(n log n)."

@@ -27,9 +27,27 @@ from .groth16 import Proof, ProvingKey, VerifyingKey
 from .groth16 import prove as groth16_prove
 from .groth16 import verify as groth16_verify
 from .r1cs import R1CS
-from .l1 import L1_BLOCK_TIME, ZERO_ADDRESS, Contract, Event, L1Chain, Msg, Revert, Unauthorized, actor_address
-from .dispute import (MAX_PROVE_DURATION, AlreadyProven, BINDING_INPUT_NAMES, ClaimData, ProofBinding,
-                               ProposalStatus, ProofTooLate, binding_circuit)
+from lumoz_ref.l1 import (
+    L1_BLOCK_TIME,
+    ZERO_ADDRESS,
+    Contract,
+    Event,
+    L1Chain,
+    Msg,
+    Revert,
+    Unauthorized,
+    actor_address,
+)
+from lumoz_ref.dispute import (
+    MAX_PROVE_DURATION,
+    AlreadyProven,
+    BINDING_INPUT_NAMES,
+    ClaimData,
+    ProofBinding,
+    ProposalStatus,
+    ProofTooLate,
+    binding_circuit,
+)
 
 # %% auto #0
 __all__ = ['COMMIT_WINDOW_BLOCKS', 'REVEAL_WINDOW_BLOCKS', 'MIN_STAKE', 'WRONG_PROOF_SLASH', 'NO_REVEAL_SLASH', 'TASK_REWARD',
@@ -42,43 +60,53 @@ __all__ = ['COMMIT_WINDOW_BLOCKS', 'REVEAL_WINDOW_BLOCKS', 'MIN_STAKE', 'WRONG_P
            'confirmation_digest', 'node_address', 'sign_confirmation', 'encode_proof', 'decode_proof', 'quorum_size',
            'VerifierOracle', 'TaskStatus', 'Task', 'ProverMarket', 'InvalidTokenProof', 'token_proof',
            'token_proof_valid', 'SimulatedGame', 'EventCursor', 'GameSync', 'sync_game', 'block_at_or_before',
-           'NodeBehaviour', 'token_checker', 'SignatureBoard', 'VerifyNode', 'Behaviour', 'ProofSource',
+           'NodeBehaviour', 'token_checker', 'SignatureBoard', 'VerifyNode', 'Behaviour', 'ProofFailed', 'ProofSource',
            'TokenProofSource', 'Miner', 'ProverNetwork', 'make_verify_nodes', 'CircuitProver', 'prove_on_worker',
            'binding_prover', 'ProvingPool', 'GrothProofSource', 'NetworkParams', 'build_simulation', 'simulate_network',
            'Groth16Checker']
 
 # %% ../nbs/12_prover_network.ipynb #2e0a28ca
 COMMIT_WINDOW_BLOCKS: int = 10     # C: commitments in blocks T..T+C (the issue's default)
-REVEAL_WINDOW_BLOCKS: int = 20     # R: reveals in blocks T+C+1..T+R, payment after T+R (the issue's default)
+# R: reveals in blocks T+C+1..T+R, payment after T+R (the issue's default)
+REVEAL_WINDOW_BLOCKS: int = 20
 MIN_STAKE: int = 10_000            # token units a miner must keep staked to commit
-WRONG_PROOF_SLASH: int = 10_000    # per commitment whose revealed proof is wrong (the issue's default)
+# per commitment whose revealed proof is wrong (the issue's default)
+WRONG_PROOF_SLASH: int = 10_000
 NO_REVEAL_SLASH: int = 1_000       # per commitment never revealed (the issue's default)
 TASK_REWARD: int = 9_000           # paid per task to its confirmed revealers, pro rata to stake
 MAX_COMMITMENTS: int = 8           # commitments per task round
 VERIFY_NODES: int = 4              # registered verify nodes (the issue's default)
-RELAY_MARGIN_BLOCKS: int = 2       # blocks a task keeps free before the game's deadline: signatures, then the relay
+# blocks a task keeps free before the game's deadline: signatures, then the relay
+RELAY_MARGIN_BLOCKS: int = 2
 MINER_STAKE: int = 100_000         # what each simulated miner stakes
-DISPUTE_PROVE_SECONDS: float = 14.0  # README: the dispute circuit of chapter 11 proves a 4-block range in 14 s (native)
+# README: the dispute circuit of chapter 11 proves a 4-block range in 14 s (native)
+DISPUTE_PROVE_SECONDS: float = 14.0
 
 # %% ../nbs/12_prover_network.ipynb #86615be2
 class NetworkError(Revert): "Base of the prover network's reverts."
 class NotAVerifyNode(NetworkError, Unauthorized): "Only registered verify nodes may open tasks."
-class InsufficientStake(NetworkError): "The miner's stake is below the minimum (or the balance cannot cover it)."
+class InsufficientStake(NetworkError):
+    "The miner's stake is below the minimum (or the balance cannot cover it)."
 class StakeLocked(NetworkError): "Stake cannot leave while the miner has open commitments."
 class UnknownTask(NetworkError): "No open task with this id."
-class CommitWindowClosed(NetworkError): "commit() after T + C, or when no round fits before the task's deadline."
+class CommitWindowClosed(NetworkError):
+    "commit() after T + C, or when no round fits before the task's deadline."
 class AlreadyCommitted(NetworkError): "One commitment per miner per round."
 class TooManyCommitments(NetworkError): "The round already holds MAX_COMMITMENTS commitments."
 class NotCommitted(NetworkError): "reveal() by a miner without a commitment in this round."
 class RevealWindowNotOpen(NetworkError): "reveal() outside blocks T + C + 1 .. T + R."
 class AlreadyRevealed(NetworkError): "One reveal per commitment."
-class SettleTooEarly(NetworkError): "settle() before T + R (or, with no commitment, before the task's deadline)."
-class UnrevealedProof(NetworkError): "The oracle confirms only proofs a committed miner revealed in this round."
+class SettleTooEarly(NetworkError):
+    "settle() before T + R (or, with no commitment, before the task's deadline)."
+class UnrevealedProof(NetworkError):
+    "The oracle confirms only proofs a committed miner revealed in this round."
 class NoQuorum(NetworkError): "Fewer than ⌈2n/3⌉ distinct registered verify nodes signed."
 class BadSignature(NetworkError): "A signature does not recover to a public key."
-class UnknownSigner(NetworkError): "A signature recovers to an address that is not a registered verify node."
+class UnknownSigner(NetworkError):
+    "A signature recovers to an address that is not a registered verify node."
 class NetworkConfigError(ValueError): "A parameter is out of range."
-class WindowsDoNotFit(NetworkConfigError): "The commit and reveal windows (plus the relay) cannot fit in the game's prove window."
+class WindowsDoNotFit(NetworkConfigError):
+    "The commit and reveal windows (plus the relay) cannot fit in the game's prove window."
 
 # %% ../nbs/12_prover_network.ipynb #c648a646
 @dataclass(frozen=True)
@@ -91,23 +119,31 @@ class MarketParams:
     no_reveal_slash: int = NO_REVEAL_SLASH
     task_reward: int = TASK_REWARD
     max_commitments: int = MAX_COMMITMENTS
-    bind_miner: bool = True     # commitment keccak(keccak(proof) ‖ miner); False drops the address (the theft demo)
+    # commitment keccak(keccak(proof) ‖ miner); False drops the address (the theft demo)
+    bind_miner: bool = True
 
     def __post_init__(self):
         if not 0 < self.commit_window < self.reveal_window:
-            raise NetworkConfigError(f"need 0 < C < R, got C = {self.commit_window}, R = {self.reveal_window} blocks")
+            raise NetworkConfigError(f"need 0 < C < R, got C = {self.commit_window}, R = "
+                                     f"{self.reveal_window} blocks")
         for name in ("min_stake", "wrong_proof_slash", "no_reveal_slash", "task_reward"):
-            if getattr(self, name) < 0: raise NetworkConfigError(f"{name} cannot be negative, got {getattr(self, name)}")
-        if self.max_commitments < 1: raise NetworkConfigError(f"max_commitments must be >= 1, got {self.max_commitments}")
+            if getattr(self, name) < 0:
+                raise NetworkConfigError(f"{name} cannot be negative, got {getattr(self, name)}")
+        if self.max_commitments < 1:
+            raise NetworkConfigError(f"max_commitments must be >= 1, got {self.max_commitments}")
 
 def check_windows_fit(params: MarketParams, prove_window_s: int, block_time: int = L1_BLOCK_TIME,
                       relay_margin: int = RELAY_MARGIN_BLOCKS) -> None:
-    "Refuse (WindowsDoNotFit) windows that cannot finish a round and the relay inside the game's prove window."
-    need = params.reveal_window + relay_margin + 1     # +1: the task opens the block after the challenge
+    """Refuse (WindowsDoNotFit) windows that cannot finish a round and the relay inside the game's
+    prove window."""
+    # +1: the task opens the block after the challenge
+    need = params.reveal_window + relay_margin + 1
     have = prove_window_s // block_time
     if need > have:
-        raise WindowsDoNotFit(f"a round needs R = {params.reveal_window} + relay margin {relay_margin} + 1 = {need} blocks "
-                              f"({need * block_time} s), the game's prove window is {prove_window_s} s ({have} blocks)")
+        raise WindowsDoNotFit(f"a round needs R = {params.reveal_window} + relay margin "
+                              f"{relay_margin} + 1 = {need} blocks "
+                              f"({need * block_time} s), the game's prove window is "
+                              f"{prove_window_s} s ({have} blocks)")
 
 # %% ../nbs/12_prover_network.ipynb #4ae23f07
 def _address_bytes(address: str) -> bytes:
@@ -135,9 +171,11 @@ def node_address(public_key: bytes) -> str:
     "The L1 address of an uncompressed secp256k1 public key: the last 20 bytes of keccak(x ‖ y)."
     return "0x" + keccak(public_key[1:])[12:].hex()
 
-def sign_confirmation(private_key: bytes, oracle: str, task_id: bytes, proof_digest: bytes) -> bytes:
+def sign_confirmation(private_key: bytes, oracle: str, task_id: bytes,
+                      proof_digest: bytes) -> bytes:
     "A 65-byte recoverable secp256k1 signature (r ‖ s ‖ v) over the confirmation digest."
-    return PrivateKey(private_key).sign_recoverable(confirmation_digest(oracle, task_id, proof_digest), hasher=None)
+    return PrivateKey(private_key).sign_recoverable(confirmation_digest(oracle, task_id,
+                                                                        proof_digest), hasher=None)
 
 # %% ../nbs/12_prover_network.ipynb #9e8a5643
 PROOF_BYTES: int = 256
@@ -149,9 +187,12 @@ def encode_proof(proof: Proof) -> bytes:
     return b"".join(int(v).to_bytes(32, "big") for v in (ax, ay, bx1, bx0, by1, by0, cx, cy))
 
 def decode_proof(data: bytes) -> Proof:
-    "The inverse of `encode_proof`; ValueError for anything but 256 bytes (points are checked by the verifier)."
-    if len(data) != PROOF_BYTES: raise ValueError(f"a proof is {PROOF_BYTES} bytes, got {len(data)}")
-    ax, ay, bx1, bx0, by1, by0, cx, cy = (int.from_bytes(data[i:i + 32], "big") for i in range(0, PROOF_BYTES, 32))
+    """The inverse of `encode_proof`; ValueError for anything but 256 bytes (points are checked by
+    the verifier)."""
+    if len(data) != PROOF_BYTES:
+        raise ValueError(f"a proof is {PROOF_BYTES} bytes, got {len(data)}")
+    ax, ay, bx1, bx0, by1, by0, cx, cy = (int.from_bytes(data[i:i + 32], "big")
+                                          for i in range(0, PROOF_BYTES, 32))
     return Proof((ax, ay), ((bx0, bx1), (by0, by1)), (cx, cy))
 
 # %% ../nbs/12_prover_network.ipynb #b8ca6a62
@@ -159,27 +200,38 @@ def quorum_size(n: int) -> int:
     "⌈2n/3⌉: the confirmations a proof needs among n registered verify nodes."
     return -(-2 * n // 3)
 
+
 class VerifierOracle(Contract):
-    "Registered verify nodes, and the relay that forwards a proof to its game only with a ≥ 2/3 quorum."
+    """Registered verify nodes, and the relay that forwards a proof to its game only with a ≥ 2/3
+    quorum."""
+
     immutable_fields = ("decode",)
 
-    def __init__(self, owner: str, decode: Callable[[bytes], Any] = decode_proof):  # bytes -> what the game's prove takes
+    # bytes -> what the game's prove takes
+    def __init__(self, owner: str, decode: Callable[[bytes], Any] = decode_proof):
         self.owner, self.decode, self.market = owner, decode, ZERO_ADDRESS
-        self.verify_nodes: dict[str, bytes] = {}      # address -> uncompressed public key
+        self.verify_nodes: dict[str, bytes] = {}  # address -> uncompressed public key
         self.relays = self.duplicates = 0
 
     def _owner_only(self, msg: Msg) -> None:
-        if msg.sender != self.owner: raise Unauthorized(f"only the oracle's owner may do this, not {msg.sender}")
+        if msg.sender != self.owner:
+            raise Unauthorized(f"only the oracle's owner may do this, not {msg.sender}")
 
     def set_market(self, msg: Msg, market: str) -> None:
         "Owner: the market whose tasks this oracle confirms."
-        self._owner_only(msg); self.market = market
+        self._owner_only(msg)
+        self.market = market
 
     def register_verify_node(self, msg: Msg, public_key: bytes) -> str:
-        "Owner: register a verify node by its uncompressed secp256k1 public key; returns its address."
+        """Owner: register a verify node by its uncompressed secp256k1 public key; returns its
+        address."""
         self._owner_only(msg)
-        try: PublicKey(public_key)
-        except Exception: raise BadSignature(f"not a secp256k1 public key: {bytes(public_key)[:8].hex()}…") from None
+        try:
+            PublicKey(public_key)
+        except Exception:
+            raise BadSignature(
+                f"not a secp256k1 public key: {bytes(public_key)[:8].hex()}…"
+            ) from None
         address = node_address(PublicKey(public_key).format(compressed=False))
         self.verify_nodes[address] = bytes(public_key)
         self.emit("VerifyNodeRegistered", node=address)
@@ -195,24 +247,31 @@ class VerifierOracle(Contract):
 
 # %% ../nbs/12_prover_network.ipynb #1d7de56f
 @patch
-def signers_of(self: VerifierOracle, task_id: bytes, proof_digest: bytes, signatures: Sequence[bytes]) -> set[str]:
-    "The distinct registered verify nodes that signed; BadSignature / UnknownSigner for any bad signature."
+def signers_of(self: VerifierOracle, task_id: bytes, proof_digest: bytes,
+               signatures: Sequence[bytes]) -> set[str]:
+    """The distinct registered verify nodes that signed; BadSignature / UnknownSigner for any bad
+    signature."""
     digest, signers = confirmation_digest(self.address, task_id, proof_digest), set()
     for i, signature in enumerate(signatures):
         try: key = PublicKey.from_signature_and_message(bytes(signature), digest, hasher=None)
-        except Exception: raise BadSignature(f"signature #{i} does not recover to a public key") from None
+        except Exception:
+            raise BadSignature(f"signature #{i} does not recover to a public key") from None
         signer = node_address(key.format(compressed=False))
-        if signer not in self.verify_nodes: raise UnknownSigner(f"signature #{i} is by {signer}, not a registered verify node")
+        if signer not in self.verify_nodes:
+            raise UnknownSigner(f"signature #{i} is by {signer}, not a registered verify node")
         signers.add(signer)
     return signers
 
 @patch
-def relay(self: VerifierOracle, msg: Msg, task_id: bytes, proof: bytes, signatures: Sequence[bytes]) -> bool:
-    "Forward `proof` to the task's game if a quorum signed it; True if the game accepted it, False if already proven."
+def relay(self: VerifierOracle, msg: Msg, task_id: bytes, proof: bytes,
+          signatures: Sequence[bytes]) -> bool:
+    """Forward `proof` to the task's game if a quorum signed it; True if the game accepted it, False
+    if already proven."""
     h = proof_hash(proof)
     signers = self.signers_of(task_id, h, signatures)
     if len(signers) < self.quorum():
-        raise NoQuorum(f"{len(signers)} of {len(self.verify_nodes)} verify nodes signed, the quorum is {self.quorum()}")
+        raise NoQuorum(f"{len(signers)} of {len(self.verify_nodes)} verify nodes signed, the "
+                       f"quorum is {self.quorum()}")
     market = self.chain.at(self.market)
     game = market.game_of(task_id)
     self.call(self.market, "confirm", task_id, h)
@@ -241,14 +300,17 @@ class Task:
     round: int = 0
     first_commit_block: int | None = None                      # T
     commitments: dict[str, bytes] = field(default_factory=dict)  # miner -> commitment
-    revealed: dict[str, bytes] = field(default_factory=dict)     # miner -> proof hash (matching reveals)
-    mismatched: set[str] = field(default_factory=set)            # miners whose reveal missed their commitment
+    # miner -> proof hash (matching reveals)
+    revealed: dict[str, bytes] = field(default_factory=dict)
+    # miners whose reveal missed their commitment
+    mismatched: set[str] = field(default_factory=set)
     confirmed: set[bytes] = field(default_factory=set)           # proof hashes a quorum confirmed
     status: TaskStatus = TaskStatus.OPEN
 
     def commit_open(self, block: int, params: MarketParams) -> bool:
         "May a commitment land in `block`?"
-        if self.first_commit_block is None: return block + params.reveal_window <= self.deadline_block
+        if self.first_commit_block is None:
+            return block + params.reveal_window <= self.deadline_block
         return block <= self.first_commit_block + params.commit_window
 
     def reveal_open(self, block: int, params: MarketParams) -> bool:
@@ -258,29 +320,40 @@ class Task:
 
 # %% ../nbs/12_prover_network.ipynb #7302f92a
 class ProverMarket(Contract):
-    "Staked miners, proving tasks in commit/reveal rounds, pro-rata rewards and slashing, on one token ledger."
+    """Staked miners, proving tasks in commit/reveal rounds, pro-rata rewards and slashing, on one
+    token ledger."""
 
-    def __init__(self, params: MarketParams, oracle: str, allocations: dict[str, int], reward_pool: int):
-        if any(v < 0 for v in allocations.values()) or reward_pool < 0: raise NetworkConfigError("negative allocation")
+    def __init__(
+        self, params: MarketParams, oracle: str, allocations: dict[str, int], reward_pool: int
+    ):
+        if any(v < 0 for v in allocations.values()) or reward_pool < 0:
+            raise NetworkConfigError("negative allocation")
         self.params, self.oracle = params, oracle
         self.balances, self.stakes = dict(allocations), {}
         self.reward_pool, self.burned = reward_pool, 0
-        self.supply = sum(allocations.values()) + reward_pool      # fixed: nothing mints after deployment
+        # fixed: nothing mints after deployment
+        self.supply = sum(allocations.values()) + reward_pool
         self.open_commitments: dict[str, int] = {}
-        self.tasks: dict[bytes, Task] = {}                        # open tasks only: settled ones leave (events keep them)
+        # open tasks only: settled ones leave (events keep them)
+        self.tasks: dict[bytes, Task] = {}
         self.earned: dict[str, int] = {}
         self.slashed: dict[str, int] = {}
 
     def token_total(self) -> int:
         "Balances + stakes + reward pool + burned: equal to `supply` after every transaction."
-        return sum(self.balances.values()) + sum(self.stakes.values()) + self.reward_pool + self.burned
+        return (
+            sum(self.balances.values()) + sum(self.stakes.values()) + self.reward_pool + self.burned
+        )
 
     def stake(self, msg: Msg, amount: int) -> int:
         "Move `amount` of the caller's tokens into its stake (registration); returns the new stake."
         if amount <= 0 or self.balances.get(msg.sender, 0) < amount:
-            raise InsufficientStake(f"{msg.sender} holds {self.balances.get(msg.sender, 0)}, cannot stake {amount}")
+            raise InsufficientStake(
+                f"{msg.sender} holds {self.balances.get(msg.sender, 0)}, " f"cannot stake {amount}"
+            )
         total = self.stakes.get(msg.sender, 0) + amount
-        if total < self.params.min_stake: raise InsufficientStake(f"stake {total} is below the minimum {self.params.min_stake}")
+        if total < self.params.min_stake:
+            raise InsufficientStake(f"stake {total} is below the minimum {self.params.min_stake}")
         self.balances[msg.sender] -= amount
         self.stakes[msg.sender] = total
         self.emit("Staked", miner=msg.sender, amount=amount, stake=total)
@@ -288,9 +361,15 @@ class ProverMarket(Contract):
 
     def unstake(self, msg: Msg, amount: int) -> int:
         "Take `amount` of stake back; refused (StakeLocked) while the caller has open commitments."
-        if self.open_commitments.get(msg.sender, 0): raise StakeLocked(f"{msg.sender} has {self.open_commitments[msg.sender]} open commitment(s)")
+        if self.open_commitments.get(msg.sender, 0):
+            raise StakeLocked(
+                f"{msg.sender} has {self.open_commitments[msg.sender]} open " "commitment(s)"
+            )
         if not 0 < amount <= self.stakes.get(msg.sender, 0):
-            raise InsufficientStake(f"{msg.sender} has {self.stakes.get(msg.sender, 0)} staked, cannot unstake {amount}")
+            raise InsufficientStake(
+                f"{msg.sender} has {self.stakes.get(msg.sender, 0)} staked, "
+                f"cannot unstake {amount}"
+            )
         self.stakes[msg.sender] -= amount
         self.balances[msg.sender] = self.balances.get(msg.sender, 0) + amount
         self.emit("Unstaked", miner=msg.sender, amount=amount)
@@ -310,17 +389,22 @@ def game_of(self: ProverMarket, task_id: bytes) -> str:
 
 @patch
 def commitment(self: ProverMarket, proof: bytes, miner: str) -> bytes:
-    "The commitment this market expects from `miner` for `proof` (bound to the miner unless `bind_miner` is off)."
+    """The commitment this market expects from `miner` for `proof` (bound to the miner unless
+    `bind_miner` is off)."""
     return commitment_of(proof, miner, self.params.bind_miner)
 
 @patch
-def open_task(self: ProverMarket, msg: Msg, game: str, challenge_block: int, deadline_block: int) -> bytes:
-    "A verify node opens the task for `game`; idempotent (several nodes race). WindowsDoNotFit if no round fits."
-    if not self.chain.at(self.oracle).is_verify_node(msg.sender): raise NotAVerifyNode(f"{msg.sender} is not a verify node")
+def open_task(self: ProverMarket, msg: Msg, game: str, challenge_block: int,
+              deadline_block: int) -> bytes:
+    """A verify node opens the task for `game`; idempotent (several nodes race). WindowsDoNotFit if
+    no round fits."""
+    if not self.chain.at(self.oracle).is_verify_node(msg.sender):
+        raise NotAVerifyNode(f"{msg.sender} is not a verify node")
     task_id = task_id_of(game, challenge_block)
     if task_id in self.tasks: return task_id
     if self.chain.block_number + self.params.reveal_window > deadline_block:
-        raise WindowsDoNotFit(f"a round of R = {self.params.reveal_window} blocks from block {self.chain.block_number} "
+        raise WindowsDoNotFit(f"a round of R = {self.params.reveal_window} blocks from block "
+                              f"{self.chain.block_number} "
                               f"ends after the task's deadline block {deadline_block}")
     self.tasks[task_id] = Task(task_id, game, deadline_block)
     self.emit("TaskOpened", task=task_id, game=game, deadlineBlock=deadline_block)
@@ -329,15 +413,22 @@ def open_task(self: ProverMarket, msg: Msg, game: str, challenge_block: int, dea
 # %% ../nbs/12_prover_network.ipynb #dc0e16a7
 @patch
 def commit(self: ProverMarket, msg: Msg, task_id: bytes, commitment: bytes) -> None:
-    "Commit to a proof: keccak(keccak(π) ‖ miner), in blocks T..T+C of the round, stake locked until settlement."
+    """Commit to a proof: keccak(keccak(π) ‖ miner), in blocks T..T+C of the round, stake locked
+    until settlement."""
     task, miner, block, p = self._task(task_id), msg.sender, self.chain.block_number, self.params
     if self.stakes.get(miner, 0) < p.min_stake:
-        raise InsufficientStake(f"{miner} has {self.stakes.get(miner, 0)} staked, the minimum is {p.min_stake}")
-    if miner in task.commitments: raise AlreadyCommitted(f"{miner} already committed in round {task.round}")
+        raise InsufficientStake(f"{miner} has {self.stakes.get(miner, 0)} staked, the minimum is "
+                                f"{p.min_stake}")
+    if miner in task.commitments:
+        raise AlreadyCommitted(f"{miner} already committed in round {task.round}")
     if not task.commit_open(block, p):
-        raise CommitWindowClosed(f"block {block}: commitments close at T + C = {(task.first_commit_block or 0) + p.commit_window}"
-                                 if task.first_commit_block is not None else f"block {block}: no round fits before block {task.deadline_block}")
-    if len(task.commitments) >= p.max_commitments: raise TooManyCommitments(f"round {task.round} holds {p.max_commitments} commitments")
+        raise CommitWindowClosed(f"block {block}: commitments close at T + C = "
+                                 f"{(task.first_commit_block or 0) + p.commit_window}"
+                                 if task.first_commit_block is not None
+                                 else f"block {block}: no round fits before block "
+                                      f"{task.deadline_block}")
+    if len(task.commitments) >= p.max_commitments:
+        raise TooManyCommitments(f"round {task.round} holds {p.max_commitments} commitments")
     if task.first_commit_block is None: task.first_commit_block = block
     task.commitments[miner] = bytes(commitment)
     self.open_commitments[miner] = self.open_commitments.get(miner, 0) + 1
@@ -345,28 +436,36 @@ def commit(self: ProverMarket, msg: Msg, task_id: bytes, commitment: bytes) -> N
 
 @patch
 def reveal(self: ProverMarket, msg: Msg, task_id: bytes, proof: bytes) -> bool:
-    "Reveal π in blocks T+C+1..T+R; True if it matches the miner's commitment (a mismatch is kept for slashing)."
+    """Reveal π in blocks T+C+1..T+R; True if it matches the miner's commitment (a mismatch is kept
+    for slashing)."""
     task, miner, block = self._task(task_id), msg.sender, self.chain.block_number
-    if miner not in task.commitments: raise NotCommitted(f"{miner} has no commitment in round {task.round}")
+    if miner not in task.commitments:
+        raise NotCommitted(f"{miner} has no commitment in round {task.round}")
     if not task.reveal_open(block, self.params):
         t = task.first_commit_block
-        raise RevealWindowNotOpen(f"block {block}: reveals run from {t + self.params.commit_window + 1} to {t + self.params.reveal_window}")
-    if miner in task.revealed or miner in task.mismatched: raise AlreadyRevealed(f"{miner} already revealed")
+        raise RevealWindowNotOpen(f"block {block}: reveals run from "
+                                  f"{t + self.params.commit_window + 1} to "
+                                  f"{t + self.params.reveal_window}")
+    if miner in task.revealed or miner in task.mismatched:
+        raise AlreadyRevealed(f"{miner} already revealed")
     if self.commitment(proof, miner) != task.commitments[miner]:
         task.mismatched.add(miner)
         self.emit("RevealMismatch", task=task_id, miner=miner)
         return False
     task.revealed[miner] = proof_hash(proof)
-    self.emit("ProofRevealed", task=task_id, miner=miner, proof=bytes(proof), proofHash=proof_hash(proof))
+    self.emit("ProofRevealed", task=task_id, miner=miner, proof=bytes(proof),
+              proofHash=proof_hash(proof))
     return True
 
 @patch
 def confirm(self: ProverMarket, msg: Msg, task_id: bytes, proof_digest: bytes) -> None:
     "Oracle only: a quorum confirmed the revealed proof with hash `proof_digest`."
-    if msg.sender != self.oracle: raise Unauthorized(f"only the oracle confirms proofs, not {msg.sender}")
+    if msg.sender != self.oracle:
+        raise Unauthorized(f"only the oracle confirms proofs, not {msg.sender}")
     task = self._task(task_id)
     if proof_digest not in task.revealed.values():
-        raise UnrevealedProof(f"proof 0x{proof_digest.hex()[:12]}… was not revealed by a committed miner in round {task.round}")
+        raise UnrevealedProof(f"proof 0x{proof_digest.hex()[:12]}… was not revealed by a "
+                              f"committed miner in round {task.round}")
     task.confirmed.add(proof_digest)
 
 # %% ../nbs/12_prover_network.ipynb #30e0ad8b
@@ -381,7 +480,8 @@ def _slash(self: ProverMarket, miner: str, amount: int, why: str) -> None:
 @patch
 def _pay(self: ProverMarket, winners: list[str]) -> None:
     "The task reward, pro rata to stake; the rounding remainder stays in the pool."
-    reward, total = min(self.params.task_reward, self.reward_pool), sum(self.stakes[w] for w in winners)
+    reward, total = min(self.params.task_reward, self.reward_pool), sum(self.stakes[w]
+                                                                        for w in winners)
     for w in winners:
         share = reward * self.stakes[w] // total if total else 0
         self.reward_pool -= share
@@ -391,16 +491,21 @@ def _pay(self: ProverMarket, winners: list[str]) -> None:
 
 @patch
 def settle(self: ProverMarket, msg: Msg, task_id: bytes) -> TaskStatus:
-    "After T + R: pay confirmed revealers, slash the rest, then close the task or reopen it for another round."
+    """After T + R: pay confirmed revealers, slash the rest, then close the task or reopen it for
+    another round."""
     task, block, p = self._task(task_id), self.chain.block_number, self.params
     t = task.first_commit_block
-    if (t is None and block <= task.deadline_block) or (t is not None and block <= t + p.reveal_window):
-        raise SettleTooEarly(f"block {block}: settlement after {task.deadline_block if t is None else t + p.reveal_window}")
+    if (t is None and block <= task.deadline_block) or (t is not None
+                                                        and block <= t + p.reveal_window):
+        raise SettleTooEarly(f"block {block}: settlement after "
+                             f"{task.deadline_block if t is None else t + p.reveal_window}")
     winners = [m for m, h in task.revealed.items() if h in task.confirmed]
     for miner in task.commitments:
-        if miner in task.mismatched: self._slash(miner, p.wrong_proof_slash, "reveal does not match the commitment")
+        if miner in task.mismatched:
+            self._slash(miner, p.wrong_proof_slash, "reveal does not match the commitment")
         elif miner not in task.revealed: self._slash(miner, p.no_reveal_slash, "never revealed")
-        elif miner not in winners: self._slash(miner, p.wrong_proof_slash, "no quorum confirmed the proof")
+        elif miner not in winners:
+            self._slash(miner, p.wrong_proof_slash, "no quorum confirmed the proof")
         self.open_commitments[miner] -= 1
     if winners: self._pay(winners)
     if winners or block + p.reveal_window > task.deadline_block:
@@ -413,50 +518,73 @@ def settle(self: ProverMarket, msg: Msg, task_id: bytes) -> TaskStatus:
     return TaskStatus.OPEN
 
 # %% ../nbs/12_prover_network.ipynb #4f6863cf
-class InvalidTokenProof(Revert): "The stand-in game's check failed (its Groth16 verifier, abstracted)."
+class InvalidTokenProof(Revert):
+    "The stand-in game's check failed (its Groth16 verifier, abstracted)."
+
 
 def token_proof(game: str, valid: bool, salt: bytes) -> bytes:
     "A 256-byte proof token for `game`: valid ones start with b'valid', invalid ones with b'wrong'."
     body = (b"valid" if valid else b"wrong") + _address_bytes(game) + keccak(salt)
     return body + bytes(PROOF_BYTES - len(body))
 
+
 def token_proof_valid(game: str, proof: bytes) -> bool:
     "The stand-in verifier: a valid token for this game."
     return len(proof) == PROOF_BYTES and proof[:25] == b"valid" + _address_bytes(game)
 
+
 class SimulatedGame(Contract):
-    "Chapter 11's prove rule without Groth16: one challenge at a time, a deadline, AlreadyProven, ProofTooLate."
+    """Chapter 11's prove rule without Groth16: one challenge at a time, a deadline, AlreadyProven,
+    ProofTooLate."""
 
     def __init__(self, prove_window: int = MAX_PROVE_DURATION):
         self.prove_window, self.claim_data, self.proved_at = prove_window, None, 0
         self.starting_block, self.l2_block_number, self.l1_head = 0, 1, bytes(32)
 
     def challenge(self, msg: Msg) -> None:
-        "Open a new dispute on this stand-in (sequential disputes reuse it): prove deadline = now + window."
-        self.claim_data = ClaimData(0, msg.sender, ZERO_ADDRESS, bytes(32), ProposalStatus.CHALLENGED,
-                                    self.chain.timestamp + self.prove_window)
+        """Open a new dispute on this stand-in (sequential disputes reuse it): prove deadline = now
+        + window."""
+        self.claim_data = ClaimData(
+            0,
+            msg.sender,
+            ZERO_ADDRESS,
+            bytes(32),
+            ProposalStatus.CHALLENGED,
+            self.chain.timestamp + self.prove_window,
+        )
         self.proved_at, self.l2_block_number = 0, self.l2_block_number + 1
         self.emit("Challenged", challenger=msg.sender)
 
     def prove(self, msg: Msg, proof: bytes) -> None:
         "Accept a valid token before the deadline, once."
         cd = self.claim_data
-        if cd.prover != ZERO_ADDRESS: raise AlreadyProven(f"already proven by {cd.prover}")
-        if cd.deadline < self.chain.timestamp: raise ProofTooLate(f"deadline {cd.deadline} passed {self.chain.timestamp - cd.deadline} s ago")
-        if not token_proof_valid(self.address, proof): raise InvalidTokenProof("the proof token is not valid for this game")
-        cd.prover, cd.status, self.proved_at = msg.sender, ProposalStatus.CHALLENGED_AND_VALID_PROOF_PROVIDED, self.chain.timestamp
+        if cd.prover != ZERO_ADDRESS:
+            raise AlreadyProven(f"already proven by {cd.prover}")
+        if cd.deadline < self.chain.timestamp:
+            raise ProofTooLate(
+                f"deadline {cd.deadline} passed " f"{self.chain.timestamp - cd.deadline} s ago"
+            )
+        if not token_proof_valid(self.address, proof):
+            raise InvalidTokenProof("the proof token is not valid for this game")
+        cd.prover, cd.status, self.proved_at = (
+            msg.sender,
+            ProposalStatus.CHALLENGED_AND_VALID_PROOF_PROVIDED,
+            self.chain.timestamp,
+        )
         self.emit("Proved", prover=msg.sender)
 
 # %% ../nbs/12_prover_network.ipynb #a533c0fb
 class EventCursor:
-    "An actor's view of the L1 log: the events emitted since it last looked (eth_getLogs from its last position)."
+    """An actor's view of the L1 log: the events emitted since it last looked (eth_getLogs from its
+    last position)."""
 
     def __init__(self, chain: L1Chain):
         self.chain, self.position = chain, len(chain._log)   # start at the head: no history replay
 
     def new_events(self) -> list[Event]:
         "Events appended since the previous call, oldest first."
-        log = self.chain._log               # read in place: `chain.events` copies the whole log on every call
+        # read in place: `chain.events` copies the whole log on every call
+        log = self.chain._log
         events, self.position = log[self.position:], len(log)
         return events
 
@@ -474,7 +602,8 @@ def sync_game(chain: L1Chain, game: str, challenge_block: int) -> GameSync:
     "Read a challenged game's range, L1 head and prove deadline from its state (eth_call)."
     g = chain.at(game)
     first = g.starting.l2_block_number if hasattr(g, "starting") else g.starting_block
-    return GameSync(game, first, g.l2_block_number, g.l1_head, g.claim_data.deadline, challenge_block)
+    return GameSync(game, first, g.l2_block_number, g.l1_head, g.claim_data.deadline,
+                    challenge_block)
 
 def block_at_or_before(chain: L1Chain, timestamp: int) -> int:
     "The number of the last block whose timestamp is at most `timestamp`."
@@ -488,7 +617,8 @@ class NodeBehaviour(str, enum.Enum):
     ALWAYS_REJECT = "always-reject"
     ALWAYS_ACCEPT = "always-accept"
 
-ProofChecker = Callable[[L1Chain, str, bytes, str], bool]   # (chain, game, proof bytes, prover) -> does it verify?
+# (chain, game, proof bytes, prover) -> does it verify?
+ProofChecker = Callable[[L1Chain, str, bytes, str], bool]
 
 def token_checker(chain: L1Chain, game: str, proof: bytes, prover: str) -> bool:
     "The stand-in check of the simulation (see `SimulatedGame`)."
@@ -508,30 +638,50 @@ class SignatureBoard:
 
 # %% ../nbs/12_prover_network.ipynb #3b2aef2f
 class VerifyNode:
-    "Watches L1 for challenges, opens tasks, checks and signs revealed proofs, relays with a quorum, settles."
+    """Watches L1 for challenges, opens tasks, checks and signs revealed proofs, relays with a
+    quorum, settles."""
 
-    def __init__(self, name: str, private_key: bytes, checker: ProofChecker,
-                 behaviour: NodeBehaviour = NodeBehaviour.HONEST,
-                 rollup_node: Any = None):          # chapter 09 RollupNode to fetch inputs from (None: the circuit needs none)
-        self.name, self.private_key, self.checker, self.behaviour = name, private_key, checker, NodeBehaviour(behaviour)
+    def __init__(
+        self,
+        name: str,
+        private_key: bytes,
+        checker: ProofChecker,
+        behaviour: NodeBehaviour = NodeBehaviour.HONEST,
+        # chapter 09 RollupNode to fetch inputs from (None: the circuit needs none)
+        rollup_node: Any = None,
+    ):
+        self.name, self.private_key, self.checker, self.behaviour = (
+            name,
+            private_key,
+            checker,
+            NodeBehaviour(behaviour),
+        )
         self.public_key = PrivateKey(private_key).public_key.format(compressed=False)
         self.address, self.rollup_node = node_address(self.public_key), rollup_node
         self.synced: dict[str, GameSync] = {}
-        self.tasks: dict[bytes, str] = {}         # open task -> game
+        self.tasks: dict[bytes, str] = {}  # open task -> game
         self.relayed: set[tuple[bytes, bytes]] = set()
-        self.inputs: dict[str, tuple] = {}        # game -> (block traces, batch info) fetched from the rollup node
+        # game -> (block traces, batch info) fetched from the rollup node
+        self.inputs: dict[str, tuple] = {}
         self.cursor: EventCursor | None = None
 
     def act(self, net: "ProverNetwork") -> None:
         "One block's work: read new events, react, settle what is due."
         events = self.cursor.new_events()
-        if self.behaviour == NodeBehaviour.OFFLINE: return
+        if self.behaviour == NodeBehaviour.OFFLINE:
+            return
         for e in events:
-            if e.name == "Challenged" and net.watches(e.emitter): self.on_challenged(net, e)
-            elif e.emitter != net.market: continue
-            elif e.name in ("TaskOpened", "TaskReopened"): self.tasks[e.args["task"]] = e.args["game"]
-            elif e.name == "ProofRevealed": self.on_revealed(net, e)
-            elif e.name == "TaskSettled": self.tasks.pop(e.args["task"], None); net.board.forget(e.args["task"])
+            if e.name == "Challenged" and net.watches(e.emitter):
+                self.on_challenged(net, e)
+            elif e.emitter != net.market:
+                continue
+            elif e.name in ("TaskOpened", "TaskReopened"):
+                self.tasks[e.args["task"]] = e.args["game"]
+            elif e.name == "ProofRevealed":
+                self.on_revealed(net, e)
+            elif e.name == "TaskSettled":
+                self.tasks.pop(e.args["task"], None)
+                net.board.forget(e.args["task"])
         self.settle_due(net)
 
 # %% ../nbs/12_prover_network.ipynb #b86d0b1a
@@ -542,24 +692,45 @@ def on_challenged(self: VerifyNode, net: "ProverNetwork", e: Event) -> None:
     self.synced[e.emitter] = sync
     if self.rollup_node is not None:
         blocks = range(sync.first_l2_block + 1, sync.last_l2_block + 1)
-        self.inputs[e.emitter] = ([self.rollup_node.block_trace(n) for n in blocks], [self.rollup_node.batch_info(n) for n in blocks])
+        self.inputs[e.emitter] = (
+            [self.rollup_node.block_trace(n) for n in blocks],
+            [self.rollup_node.batch_info(n) for n in blocks],
+        )
     deadline_block = block_at_or_before(net.chain, sync.deadline) - net.relay_margin
-    try: net.transact(self, net.market, "open_task", e.emitter, e.block_number, deadline_block)
-    except NetworkError as err: net.note(self.name, f"cannot open a task: {type(err).__name__}: {err}")
+    try:
+        net.transact(self, net.market, "open_task", e.emitter, e.block_number, deadline_block)
+    except NetworkError as err:
+        net.note(self.name, f"cannot open a task: {type(err).__name__}: {err}")
+
 
 @patch
 def on_revealed(self: VerifyNode, net: "ProverNetwork", e: Event) -> None:
     "Check a revealed proof independently; sign, share, and relay once a quorum signed."
     task_id, proof, digest = e.args["task"], e.args["proof"], e.args["proofHash"]
     game = self.tasks.get(task_id)
-    if game is None or self.behaviour == NodeBehaviour.ALWAYS_REJECT: return
-    if self.behaviour == NodeBehaviour.HONEST and not self.checker(net.chain, game, proof, net.oracle): return
-    signatures = net.board.add(task_id, digest, self.address, sign_confirmation(self.private_key, net.oracle, task_id, digest))
+    if game is None or self.behaviour == NodeBehaviour.ALWAYS_REJECT:
+        return
+    if self.behaviour == NodeBehaviour.HONEST and not self.checker(
+        net.chain, game, proof, net.oracle
+    ):
+        return
+    signatures = net.board.add(
+        task_id,
+        digest,
+        self.address,
+        sign_confirmation(self.private_key, net.oracle, task_id, digest),
+    )
     enough = len(signatures) >= net.chain.at(net.oracle).quorum()
-    if (enough or self.behaviour == NodeBehaviour.ALWAYS_ACCEPT) and (task_id, digest) not in self.relayed:
+    if (enough or self.behaviour == NodeBehaviour.ALWAYS_ACCEPT) and (
+        task_id,
+        digest,
+    ) not in self.relayed:
         self.relayed.add((task_id, digest))
-        try: net.transact(self, net.oracle, "relay", task_id, proof, signatures)
-        except Revert as err: net.note(self.name, f"relay refused: {type(err).__name__}: {err}")
+        try:
+            net.transact(self, net.oracle, "relay", task_id, proof, signatures)
+        except Revert as err:
+            net.note(self.name, f"relay refused: {type(err).__name__}: {err}")
+
 
 @patch
 def settle_due(self: VerifyNode, net: "ProverNetwork") -> None:
@@ -567,11 +738,17 @@ def settle_due(self: VerifyNode, net: "ProverNetwork") -> None:
     market = net.chain.at(net.market)
     for task_id in list(self.tasks):
         task = market.tasks.get(task_id)
-        if task is None: self.tasks.pop(task_id); continue
+        if task is None:
+            self.tasks.pop(task_id)
+            continue
         t, block = task.first_commit_block, net.chain.block_number
-        if (t is None and block > task.deadline_block) or (t is not None and block > t + market.params.reveal_window):
-            try: net.transact(self, net.market, "settle", task_id)
-            except NetworkError as err: net.note(self.name, f"settle refused: {type(err).__name__}: {err}")
+        if (t is None and block > task.deadline_block) or (
+            t is not None and block > t + market.params.reveal_window
+        ):
+            try:
+                net.transact(self, net.market, "settle", task_id)
+            except NetworkError as err:
+                net.note(self.name, f"settle refused: {type(err).__name__}: {err}")
 
 # %% ../nbs/12_prover_network.ipynb #21b0ed60
 class Behaviour(str, enum.Enum):
@@ -586,10 +763,17 @@ class Behaviour(str, enum.Enum):
 
 SLOW_FACTOR: float = 20.0    # a slow miner's extra factor on its proving time
 
+class ProofFailed(Exception):
+    """A miner's proof source could not make a proof (an unprovable claim, or a failed job); the
+    miner gives up the task."""
+
 class ProofSource(Protocol):
-    "Where a miner's proofs come from."
-    def start(self, chain: L1Chain, game: str, prover: str, valid: bool, seed: int) -> Any: ...  # a job handle
-    def result(self, job: Any) -> bytes: ...                                                     # the proof bytes
+    """Where a miner's proofs come from (`start` and `result` raise `ProofFailed` when no proof can
+    be made)."""
+    # a job handle
+    def start(self, chain: L1Chain, game: str, prover: str, valid: bool, seed: int) -> Any: ...
+    # the proof bytes
+    def result(self, job: Any) -> bytes: ...
 
 class TokenProofSource:
     "Proof tokens (the simulation's abstraction of a Groth16 proof)."
@@ -619,22 +803,32 @@ class Miner:
         self.name, self.behaviour, self.stake, self.speed = name, Behaviour(behaviour), stake, speed
         self.address, self.source = actor_address(f"miner:{name}"), source or TokenProofSource()
         self.rng, self.jobs = random.Random(f"{seed}:{name}"), {}
-        self.seen_commitment: dict[bytes, bytes] = {}   # copier: task -> first commitment of another miner
-        self.seen_proof: dict[bytes, bytes] = {}        # copier: task -> first proof revealed by another miner
+        # copier: task -> first commitment of another miner
+        self.seen_commitment: dict[bytes, bytes] = {}
+        # copier: task -> first proof revealed by another miner
+        self.seen_proof: dict[bytes, bytes] = {}
+        # games it found it cannot prove (it does not try again)
+        self.unprovable: set[str] = set()
         self.cursor: EventCursor | None = None
 
     def proving_blocks(self, net: "ProverNetwork") -> int:
-        "Blocks this proof takes: measured seconds × speed × a ±25 % jitter, rounded up to L1 blocks."
-        seconds = net.proof_seconds * self.speed * (SLOW_FACTOR if self.behaviour == Behaviour.SLOW else 1) * self.rng.uniform(0.8, 1.25)
+        """Blocks this proof takes: measured seconds × speed (× a ±25 % jitter if the network draws
+        one), in L1 blocks."""
+        jitter = self.rng.uniform(0.8, 1.25) if net.jitter else 1.0
+        seconds = net.proof_seconds * self.speed * (SLOW_FACTOR if self.behaviour == Behaviour.SLOW
+                                                    else 1) * jitter
         return max(1, math.ceil(seconds / net.chain.block_time))
 
     def act(self, net: "ProverNetwork") -> None:
         "Read new events, start jobs on new rounds, commit and reveal when due."
         for e in self.cursor.new_events():
             if e.emitter != net.market: continue
-            if e.name in ("TaskOpened", "TaskReopened"): self.on_round(net, e.args["task"], e.args["game"])
-            elif e.name == "Committed" and e.args["miner"] != self.address: self.seen_commitment.setdefault(e.args["task"], e.args["commitment"])
-            elif e.name == "ProofRevealed" and e.args["miner"] != self.address: self.seen_proof.setdefault(e.args["task"], e.args["proof"])
+            if e.name in ("TaskOpened", "TaskReopened"):
+                self.on_round(net, e.args["task"], e.args["game"])
+            elif e.name == "Committed" and e.args["miner"] != self.address:
+                self.seen_commitment.setdefault(e.args["task"], e.args["commitment"])
+            elif e.name == "ProofRevealed" and e.args["miner"] != self.address:
+                self.seen_proof.setdefault(e.args["task"], e.args["proof"])
             elif e.name == "TaskSettled": self.jobs.pop(e.args["task"], None)
         for job in list(self.jobs.values()): self.work(net, job)
 
@@ -642,66 +836,146 @@ class Miner:
 @patch
 def on_round(self: Miner, net: "ProverNetwork", task_id: bytes, game: str) -> None:
     "A task opened (or reopened): start proving according to the behaviour."
-    self.seen_commitment.pop(task_id, None); self.seen_proof.pop(task_id, None)
+    self.seen_commitment.pop(task_id, None)
+    self.seen_proof.pop(task_id, None)
     b, now = self.behaviour, net.chain.block_number
     if b in (Behaviour.OFFLINE, Behaviour.CRASH):
-        if b == Behaviour.CRASH: net.note(self.name, f"crashes mid-proof on task 0x{task_id.hex()[:8]}…")
-        self.jobs.pop(task_id, None); return
-    job = self.jobs.get(task_id)
-    if job is not None and job.proof is not None and b in (Behaviour.HONEST, Behaviour.SLOW):
-        self.jobs[task_id] = _Job(task_id, now, proof=job.proof)       # reopened: the proof it has is still good
+        if b == Behaviour.CRASH:
+            net.note(self.name, f"crashes mid-proof on task 0x{task_id.hex()[:8]}…")
+        self.jobs.pop(task_id, None)
         return
-    fast = b in (Behaviour.INVALID, Behaviour.WITHHOLDING, Behaviour.COPIER)   # nothing real to compute
-    handle = self.source.start(net.chain, game, net.oracle, b != Behaviour.INVALID, self.rng.getrandbits(63)) if b != Behaviour.COPIER else None
+    job = self.jobs.get(task_id)
+    # reopened: the proof it has, or is making, is still good
+    if job is not None and b != Behaviour.COPIER:
+        self.jobs[task_id] = _Job(task_id, max(now, job.ready_block), job.handle, job.proof)
+        return
+    if game in self.unprovable:
+        return
+    # nothing real to compute
+    fast = b in (Behaviour.INVALID, Behaviour.WITHHOLDING, Behaviour.COPIER)
+    try:
+        handle = (
+            self.source.start(
+                net.chain, game, net.oracle, b != Behaviour.INVALID, self.rng.getrandbits(63)
+            )
+            if b != Behaviour.COPIER
+            else None
+        )
+    except ProofFailed as err:
+        self.unprovable.add(game)
+        net.note(self.name, f"cannot prove: {err}")
+        return
     self.jobs[task_id] = _Job(task_id, now if fast else now + self.proving_blocks(net), handle)
+
 
 @patch
 def work(self: Miner, net: "ProverNetwork", job: _Job) -> None:
     "Commit once the proof is ready and the window is open; reveal in the reveal window."
     market, now = net.chain.at(net.market), net.chain.block_number
     task = market.tasks.get(job.task_id)
-    if task is None or now < job.ready_block: return
+    if task is None or now < job.ready_block:
+        return
     if job.commitment is None:
-        if not task.commit_open(now, market.params) or market.stakes.get(self.address, 0) < market.params.min_stake: return
+        if (
+            not task.commit_open(now, market.params)
+            or market.stakes.get(self.address, 0) < market.params.min_stake
+        ):
+            return
         if self.behaviour == Behaviour.COPIER:
             job.commitment = self.seen_commitment.get(job.task_id)
-            if job.commitment is None: return
+            if job.commitment is None:
+                return
         else:
-            if job.proof is None: job.proof = self.source.result(job.handle)
-            job.commitment = market.commitment(job.proof, self.address) if self.behaviour != Behaviour.WITHHOLDING else keccak(job.proof)
-        try: net.transact(self, net.market, "commit", job.task_id, job.commitment)
-        except NetworkError as err: job.commitment = None; net.note(self.name, f"commit refused: {type(err).__name__}")
-    elif not job.revealed and task.reveal_open(now, market.params) and self.behaviour != Behaviour.WITHHOLDING:
-        proof = self.seen_proof.get(job.task_id) if self.behaviour == Behaviour.COPIER else job.proof
-        if proof is None: return
+            if job.proof is None:
+                try:
+                    job.proof = self.source.result(job.handle)
+                except ProofFailed as err:
+                    self.jobs.pop(job.task_id, None)
+                    self.unprovable.add(market.game_of(job.task_id))
+                    net.note(self.name, f"cannot prove: {err}")
+                    return
+            job.commitment = (
+                market.commitment(job.proof, self.address)
+                if self.behaviour != Behaviour.WITHHOLDING
+                else keccak(job.proof)
+            )
+        try:
+            net.transact(self, net.market, "commit", job.task_id, job.commitment)
+        except NetworkError as err:
+            job.commitment = None
+            net.note(self.name, f"commit refused: {type(err).__name__}")
+    elif (
+        not job.revealed
+        and task.reveal_open(now, market.params)
+        and self.behaviour != Behaviour.WITHHOLDING
+    ):
+        proof = (
+            self.seen_proof.get(job.task_id) if self.behaviour == Behaviour.COPIER else job.proof
+        )
+        if proof is None:
+            return
         job.revealed = True
-        try: net.transact(self, net.market, "reveal", job.task_id, proof)
-        except NetworkError as err: net.note(self.name, f"reveal refused: {type(err).__name__}")
+        try:
+            net.transact(self, net.market, "reveal", job.task_id, proof)
+        except NetworkError as err:
+            net.note(self.name, f"reveal refused: {type(err).__name__}")
 
 # %% ../nbs/12_prover_network.ipynb #1605bc7d
 class ProverNetwork:
-    "Oracle + market on an L1 chain, the verify nodes and miners that use them, and a block-by-block loop."
+    """Oracle + market on an L1 chain, the verify nodes and miners that use them, and a
+    block-by-block loop."""
 
-    def __init__(self, chain: L1Chain, nodes: list[VerifyNode], miners: list[Miner], games: set[str] | None = None,
-                 params: MarketParams = MarketParams(), reward_pool: int = 1_000_000,
-                 decode: Callable[[bytes], Any] = decode_proof, proof_seconds: float = DISPUTE_PROVE_SECONDS,
-                 relay_margin: int = RELAY_MARGIN_BLOCKS, name: str = "network",
-                 factory: str | None = None):      # chapter 10's DisputeGameFactory: watch every game it created
-        self.chain, self.nodes, self.miners, self.games, self.factory = chain, nodes, miners, set(games or ()), factory
-        self.proof_seconds, self.relay_margin, self.board, self.notes = proof_seconds, relay_margin, SignatureBoard(), []
+    def __init__(
+        self,
+        chain: L1Chain,
+        nodes: list[VerifyNode],
+        miners: list[Miner],
+        games: set[str] | None = None,
+        params: MarketParams = MarketParams(),
+        reward_pool: int = 1_000_000,
+        decode: Callable[[bytes], Any] = decode_proof,
+        proof_seconds: float = DISPUTE_PROVE_SECONDS,
+        relay_margin: int = RELAY_MARGIN_BLOCKS,
+        name: str = "network",
+        # chapter 10's DisputeGameFactory: watch every game it created
+        factory: str | None = None,
+        # draw each proof's time ±25 % (False: exactly proof_seconds × speed)
+        jitter: bool = True,
+    ):
+        self.chain, self.nodes, self.miners, self.games, self.factory = (
+            chain,
+            nodes,
+            miners,
+            set(games or ()),
+            factory,
+        )
+        self.proof_seconds, self.relay_margin, self.board, self.notes = (
+            proof_seconds,
+            relay_margin,
+            SignatureBoard(),
+            [],
+        )
+        self.jitter = jitter
         self.owner = actor_address(f"{name}:owner")
         self.oracle = chain.register(VerifierOracle(self.owner, decode), f"{name}:VerifierOracle")
-        self.market = chain.register(ProverMarket(params, self.oracle, {m.address: m.stake for m in miners}, reward_pool),
-                                     f"{name}:ProverMarket")
+        self.market = chain.register(
+            ProverMarket(params, self.oracle, {m.address: m.stake for m in miners}, reward_pool),
+            f"{name}:ProverMarket",
+        )
         chain.transact(self.owner, self.oracle, "set_market", self.market)
-        for node in nodes: chain.transact(self.owner, self.oracle, "register_verify_node", node.public_key)
-        for miner in miners: chain.transact(miner.address, self.market, "stake", miner.stake)
-        for actor in [*nodes, *miners]: actor.cursor = EventCursor(chain)
+        for node in nodes:
+            chain.transact(self.owner, self.oracle, "register_verify_node", node.public_key)
+        for miner in miners:
+            chain.transact(miner.address, self.market, "stake", miner.stake)
+        for actor in [*nodes, *miners]:
+            actor.cursor = EventCursor(chain)
 
     def watches(self, address: str) -> bool:
         "Is `address` a game this network defends (listed, or created by the factory)?"
-        if address in self.games: return True
-        if self.factory is None: return False
+        if address in self.games:
+            return True
+        if self.factory is None:
+            return False
         factory, game = self.chain.at(self.factory), self.chain.at(address)
         index = getattr(game, "index", -1)
         return 0 <= index < factory.game_count() and factory.game_at_index(index).proxy == address
@@ -716,94 +990,122 @@ class ProverNetwork:
 
     def step(self) -> None:
         "One L1 block: verify nodes act, miners act, the block is sealed."
-        for node in self.nodes: node.act(self)
-        for miner in self.miners: miner.act(self)
+        for node in self.nodes:
+            node.act(self)
+        for miner in self.miners:
+            miner.act(self)
         self.chain.mine()
 
     def run_until(self, done: Callable[[], bool], max_blocks: int) -> int:
         "Step until `done()` or `max_blocks` blocks; return the blocks stepped."
         for i in range(max_blocks):
-            if done(): return i
+            if done():
+                return i
             self.step()
         return max_blocks
 
 # %% ../nbs/12_prover_network.ipynb #6e05dbd9
 def make_verify_nodes(n: int, checker: ProofChecker, behaviours: Sequence[NodeBehaviour] = (),
                       seed: int = 0, rollup_node: Any = None) -> list[VerifyNode]:
-    "n verify nodes with deterministic keys (simulation keys: public, never for real funds); `behaviours` for the first ones."
+    """n verify nodes with deterministic keys (simulation keys: public, never for real funds);
+    `behaviours` for the first ones."""
     if n < 1: raise NetworkConfigError(f"need at least one verify node, got {n}")
     kinds = list(behaviours) + [NodeBehaviour.HONEST] * (n - len(behaviours))
-    return [VerifyNode(f"verify-node-{i}", keccak(f"lumoz_ref verify node {seed}:{i}".encode()), checker, kinds[i], rollup_node)
+    return [VerifyNode(f"verify-node-{i}", keccak(f"lumoz_ref verify node {seed}:{i}".encode()),
+                       checker, kinds[i], rollup_node)
             for i in range(n)]
 
 # %% ../nbs/12_prover_network.ipynb #da1dea39
 @dataclass(frozen=True)
 class CircuitProver:
-    "What a worker needs to prove: the proving key, the circuit's constructor, the names of its public inputs."
+    """What a worker needs to prove: the proving key, the circuit's constructor, the names of its
+    public inputs."""
     pk: ProvingKey
     make_circuit: Callable[[], R1CS]      # a module-level function (pickled by reference)
     input_names: tuple[str, ...]
 
+    def prove(self, public_inputs: Sequence[int], seed: int) -> bytes:
+        """Witness from the public inputs, Groth16 proof, encoded (the circuit is built once per
+        process)."""
+        circuit = _WORKER_CIRCUITS.get(id(self))
+        if circuit is None: circuit = _WORKER_CIRCUITS[id(self)] = self.make_circuit()
+        witness = circuit.compute_witness(dict(zip(self.input_names, public_inputs)))
+        return encode_proof(groth16_prove(self.pk, circuit, witness, rng=random.Random(seed)))
+
 _WORKER_CIRCUITS: dict[int, R1CS] = {}    # per worker process: the circuit, built once per prover
-_WORKER_PROVER: CircuitProver | None = None
-_WORKER_PROVERS: dict[str, CircuitProver] = {}   # per dask worker: the provers its plugins installed, by name
+_WORKER_PROVER: Any = None                 # per pool process: its prover
+_WORKER_PROVERS: dict[str, Any] = {}   # per dask worker: the provers its plugins installed, by name
 
-def prove_on_worker(prover: CircuitProver, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
-    "Prove on whichever process runs this: witness from the public inputs, Groth16 proof, encoded (hold_s: fault tests)."
-    circuit = _WORKER_CIRCUITS.get(id(prover))
-    if circuit is None: circuit = _WORKER_CIRCUITS[id(prover)] = prover.make_circuit()
-    if hold_s: time.sleep(hold_s)         # keeps a proof in flight long enough to kill its worker in a test
-    witness = circuit.compute_witness(dict(zip(prover.input_names, public_inputs)))
-    return encode_proof(groth16_prove(prover.pk, circuit, witness, rng=random.Random(seed)))
+def prove_on_worker(prover: Any, job: Any, seed: int, hold_s: float = 0.0) -> bytes:
+    """Run `prover.prove(job, seed)` on whichever process runs this (hold_s: keeps a proof in
+    flight, for fault tests)."""
+    if hold_s: time.sleep(hold_s)         # long enough to kill its worker in a test
+    return prover.prove(job, seed)
 
-def _install_prover(prover: CircuitProver) -> None:
+def _install_prover(prover: Any) -> None:
     global _WORKER_PROVER
     _WORKER_PROVER = prover
 
-def _prove_with_installed(public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
-    return prove_on_worker(_WORKER_PROVER, public_inputs, seed, hold_s)
+def _prove_with_installed(job: Any, seed: int, hold_s: float = 0.0) -> bytes:
+    return prove_on_worker(_WORKER_PROVER, job, seed, hold_s)
 
-def _prove_with_named(name: str, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> bytes:
-    return prove_on_worker(_WORKER_PROVERS[name], public_inputs, seed, hold_s)
+def _prove_with_named(name: str, job: Any, seed: int, hold_s: float = 0.0) -> bytes:
+    return prove_on_worker(_WORKER_PROVERS[name], job, seed, hold_s)
 
-def _prover_plugin(prover: CircuitProver, name: str):
-    "A dask worker plugin that installs `prover` on every worker, those that join or restart later included."
+def _prover_plugin(prover: Any, name: str):
+    """A dask worker plugin that installs `prover` on every worker, those that join or restart later
+    included."""
     from distributed.diagnostics.plugin import WorkerPlugin
     class InstallProver(WorkerPlugin):
-        def setup(self, worker):   # this class travels by value: reach the module's table through an import
+        # this class travels by value: reach the module's table through an import
+        def setup(self, worker):
             from lumoz_ref import prover_network
             prover_network._WORKER_PROVERS[name] = prover
     return InstallProver()
 
 def binding_prover(proof_system: Any) -> CircuitProver:
-    "The `CircuitProver` of chapter 11's `BindingProofSystem` (its key, `binding_circuit`, its ten inputs)."
+    """The `CircuitProver` of chapter 11's `BindingProofSystem` (its key, `binding_circuit`, its ten
+    inputs)."""
     return CircuitProver(proof_system.pk, binding_circuit, BINDING_INPUT_NAMES)
 
 # %% ../nbs/12_prover_network.ipynb #35f02dc0
 class ProvingPool:
-    "Runs proofs in-process (default), on a process pool (`'processes'`), or on dask (a Client or a scheduler address)."
+    """Runs proofs in-process (default), on a process pool (`'processes'`), or on dask (a Client or
+    a scheduler address)."""
 
-    def __init__(self, prover: CircuitProver, executor: Any = None, workers: int = 2):
+    # picklable, with prove(job, seed) -> bytes: a CircuitProver, say
+    def __init__(self, prover: Any,
+                 executor: Any = None, workers: int = 2):
         self.prover, self.kind, self.client, self.pool = prover, "in-process", None, None
         if executor == "processes":
-            self.kind, self.pool = "processes", ProcessPoolExecutor(workers, initializer=_install_prover, initargs=(prover,))
+            self.kind, self.pool = "processes", ProcessPoolExecutor(workers,
+                                                                    initializer=_install_prover,
+                                                                    initargs=(prover,))
         elif executor is not None:
             from distributed import Client
             self.kind = "dask"
             self.client = executor if isinstance(executor, Client) else Client(executor)
             self._owns_client = not isinstance(executor, Client)
-            # the key travels once per worker, as a plugin rather than scattered data: a worker that dies takes
-            # no task input with it, and the one that replaces it is given the key before it runs anything
+            # the key travels once per worker, as a plugin rather than scattered data: a worker that
+            # dies takes
+            # no task input with it, and the one that replaces it is given the key before it runs
+            # anything
             self.prover_name = f"prover-{secrets.token_hex(8)}"
-            self.client.register_plugin(_prover_plugin(prover, self.prover_name), name=self.prover_name)
+            self.client.register_plugin(_prover_plugin(prover, self.prover_name),
+                                        name=self.prover_name)
 
-    def submit(self, public_inputs: Sequence[int], seed: int, hold_s: float = 0.0) -> Any:
-        "Start a proof; returns a future (`.result()` gives the proof bytes)."
-        if self.kind == "processes": return self.pool.submit(_prove_with_installed, list(public_inputs), seed, hold_s)
+    def submit(self, job: Any, seed: int, hold_s: float = 0.0) -> Any:
+        """Start a proof of `job` (public inputs, for a CircuitProver); a future whose `.result()`
+        is the proof bytes."""
+        if self.kind == "processes":
+            return self.pool.submit(_prove_with_installed, job, seed, hold_s)
         if self.kind == "dask":
-            return self.client.submit(_prove_with_named, self.prover_name, list(public_inputs), seed, hold_s, pure=False)
+            return self.client.submit(_prove_with_named, self.prover_name, job, seed, hold_s,
+                                      pure=False)
         future: Future = Future()
-        future.set_result(prove_on_worker(self.prover, public_inputs, seed, hold_s))
+        try: future.set_result(prove_on_worker(self.prover, job, seed, hold_s))
+        # raised again by .result(), as on a pool
+        except Exception as err: future.set_exception(err)
         return future
 
     def close(self) -> None:
@@ -818,9 +1120,12 @@ class GrothProofSource:
         self.pool, self.public_inputs_of = pool, public_inputs_of
         self.elapsed: list[float] = []        # real seconds each proof took to come back
 
-    def start(self, chain: L1Chain, game: str, prover: str, valid: bool, seed: int) -> tuple[Any, float]:
-        "Submit the proof job: a valid miner proves the binding for `prover` (the oracle), an invalid one for itself."
-        binding = chain.at(game).proof_binding(prover if valid else actor_address(f"not-the-oracle:{seed}"))
+    def start(self, chain: L1Chain, game: str, prover: str, valid: bool, seed: int) -> tuple[Any,
+                                                                                             float]:
+        """Submit the proof job: a valid miner proves the binding for `prover` (the oracle), an
+        invalid one for itself."""
+        binding = chain.at(game).proof_binding(prover if valid
+                                               else actor_address(f"not-the-oracle:{seed}"))
         return self.pool.submit(self.public_inputs_of(binding), seed), time.perf_counter()
 
     def result(self, job: tuple[Any, float]) -> bytes:
@@ -831,9 +1136,11 @@ class GrothProofSource:
         return proof
 
 # %% ../nbs/12_prover_network.ipynb #da851e04
-MINER_FAULTS: tuple[Behaviour, ...] = (Behaviour.INVALID, Behaviour.WITHHOLDING, Behaviour.COPIER, Behaviour.OFFLINE,
+MINER_FAULTS: tuple[Behaviour, ...] = (Behaviour.INVALID, Behaviour.WITHHOLDING, Behaviour.COPIER,
+                                       Behaviour.OFFLINE,
                                        Behaviour.CRASH, Behaviour.SLOW)
-NODE_FAULTS: tuple[NodeBehaviour, ...] = (NodeBehaviour.OFFLINE, NodeBehaviour.ALWAYS_REJECT, NodeBehaviour.ALWAYS_ACCEPT)
+NODE_FAULTS: tuple[NodeBehaviour, ...] = (NodeBehaviour.OFFLINE, NodeBehaviour.ALWAYS_REJECT,
+                                          NodeBehaviour.ALWAYS_ACCEPT)
 
 @dataclass(frozen=True)
 class NetworkParams:
@@ -850,11 +1157,13 @@ class NetworkParams:
 
     def __post_init__(self):
         if self.miners < 1: raise NetworkConfigError(f"need at least one miner, got {self.miners}")
-        if self.verify_nodes < 1: raise NetworkConfigError(f"need at least one verify node, got {self.verify_nodes}")
+        if self.verify_nodes < 1:
+            raise NetworkConfigError(f"need at least one verify node, got {self.verify_nodes}")
         check_windows_fit(self.market, self.prove_window_s, self.block_time, self.relay_margin)
 
 def _population(n: int, faulty: float, kinds: Sequence, honest: Any, rng: random.Random) -> list:
-    "round(faulty·n) faulty members with the kinds in turn, the rest honest, in a seeded random order."
+    """round(faulty·n) faulty members with the kinds in turn, the rest honest, in a seeded random
+    order."""
     bad = round(faulty * n)
     members = [kinds[i % len(kinds)] for i in range(bad)] + [honest] * (n - bad)
     rng.shuffle(members)
@@ -869,33 +1178,42 @@ def _percentile(values: list[float], q: float) -> float | None:
 # %% ../nbs/12_prover_network.ipynb #4be63f7e
 def build_simulation(faulty: float, seed: int, params: NetworkParams) -> tuple[ProverNetwork, str]:
     "The simulated network and its stand-in game."
-    if not 0 <= faulty <= 1: raise NetworkConfigError(f"faulty must be a fraction in [0, 1], got {faulty}")
+    if not 0 <= faulty <= 1:
+        raise NetworkConfigError(f"faulty must be a fraction in [0, 1], got {faulty}")
     rng = random.Random(seed)
     chain = L1Chain(block_time=params.block_time)
     game = chain.register(SimulatedGame(params.prove_window_s), "simulation:game")
     kinds = _population(params.miners, faulty, MINER_FAULTS, Behaviour.HONEST, rng)
-    miners = [Miner(f"m{i:02d}", kind, params.miner_stake, rng.uniform(*params.speed_range), seed=seed) for i, kind in enumerate(kinds)]
+    miners = [Miner(f"m{i:02d}", kind, params.miner_stake, rng.uniform(*params.speed_range),
+                    seed=seed) for i, kind in enumerate(kinds)]
     nodes = make_verify_nodes(params.verify_nodes, token_checker,
-                              _population(params.verify_nodes, faulty, NODE_FAULTS, NodeBehaviour.HONEST, rng), seed)
-    pool = params.market.task_reward * 10_000          # enough for 10,000 tasks: the pool never runs dry here
-    net = ProverNetwork(chain, nodes, miners, {game}, params.market, pool, bytes, params.proof_seconds, params.relay_margin, "simulation")
+                              _population(params.verify_nodes, faulty, NODE_FAULTS,
+                                          NodeBehaviour.HONEST, rng), seed)
+    # enough for 10,000 tasks: the pool never runs dry here
+    pool = params.market.task_reward * 10_000
+    net = ProverNetwork(chain, nodes, miners, {game}, params.market, pool, bytes,
+                        params.proof_seconds, params.relay_margin, "simulation")
     return net, game
 
 def _play_dispute(net: ProverNetwork, game: str, challenger: str) -> tuple[bool, int | None]:
-    "Challenge, run until the task is settled and the game proven or past its deadline; (success, latency s)."
+    """Challenge, run until the task is settled and the game proven or past its deadline; (success,
+    latency s)."""
     chain, g = net.chain, net.chain.at(game)
     chain.transact(challenger, game, "challenge")
     start, deadline = chain.timestamp, g.claim_data.deadline
     market = chain.at(net.market)
     opened = lambda: chain.block_number > block_at_or_before(chain, start) + 1
-    net.run_until(lambda: opened() and not market.tasks and (g.proved_at or chain.timestamp > deadline),
+    net.run_until(lambda: opened() and not market.tasks
+                  and (g.proved_at or chain.timestamp > deadline),
                   max_blocks=(deadline - start) // chain.block_time + 64)
     ok = g.proved_at != 0 and g.proved_at <= deadline
     return ok, (g.proved_at - start if ok else None)
 
 # %% ../nbs/12_prover_network.ipynb #02b33e1b
-def simulate_network(disputes: int, faulty: float, seed: int, params: NetworkParams | None = None) -> dict:
-    "Run `disputes` challenges in simulated time; success rate, latency percentiles, token totals, per-miner results."
+def simulate_network(disputes: int, faulty: float, seed: int,
+                     params: NetworkParams | None = None) -> dict:
+    """Run `disputes` challenges in simulated time; success rate, latency percentiles, token totals,
+    per-miner results."""
     if disputes < 1: raise NetworkConfigError(f"disputes must be >= 1, got {disputes}")
     params = params or NetworkParams()
     net, game = build_simulation(faulty, seed, params)
@@ -905,11 +1223,14 @@ def simulate_network(disputes: int, faulty: float, seed: int, params: NetworkPar
     return {"disputes": disputes, "faulty": faulty, "seed": seed,
             "success_rate": sum(ok for ok, _ in outcomes) / disputes,
             "latency_s": {f"p{q}": _percentile(latencies, q) for q in (50, 95, 99)},
-            "tokens": {"start": market.supply, "end": market.token_total() - market.burned, "burned": market.burned},
-            "relays": {"accepted": net.chain.at(net.oracle).relays, "duplicate": net.chain.at(net.oracle).duplicates},
+            "tokens": {"start": market.supply, "end": market.token_total() - market.burned,
+                       "burned": market.burned},
+            "relays": {"accepted": net.chain.at(net.oracle).relays,
+                       "duplicate": net.chain.at(net.oracle).duplicates},
             "verify_nodes": [n.behaviour.value for n in net.nodes],
             "miners": {m.name: {"behaviour": m.behaviour.value, "speed": round(m.speed, 3),
-                                "earned": market.earned.get(m.address, 0), "slashed": market.slashed.get(m.address, 0),
+                                "earned": market.earned.get(m.address, 0),
+                                "slashed": market.slashed.get(m.address, 0),
                                 "stake": market.stakes.get(m.address, 0)} for m in net.miners}}
 
 # %% ../nbs/12_prover_network.ipynb #3c4795c4
@@ -919,5 +1240,8 @@ class Groth16Checker:
         self.vk, self.public_inputs_of = vk, public_inputs_of
     def __call__(self, chain: L1Chain, game: str, proof: bytes, prover: str) -> bool:
         "Groth16 verification against inputs built from the game's state."
-        try: return groth16_verify(self.vk, self.public_inputs_of(chain.at(game).proof_binding(prover)), decode_proof(proof))
+        try:
+            return groth16_verify(self.vk,
+                                  self.public_inputs_of(chain.at(game).proof_binding(prover)),
+                                  decode_proof(proof))
         except ValueError: return False

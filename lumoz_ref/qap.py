@@ -23,19 +23,23 @@ class QAPError(ValueError):
     "Base class of the errors of this chapter."
 
 class QAPRemainderError(QAPError):
-    "A·B − C is not divisible by Z: the witness does not satisfy the constraints; `remainder` is the non-zero rest."
-    def __init__(self, message: str, remainder: Poly | None = None):  # None when only the degree of h showed it
+    """A·B − C is not divisible by Z: the witness does not satisfy the constraints; `remainder` is
+    the non-zero rest."""
+    # None when only the degree of h showed it
+    def __init__(self, message: str, remainder: Poly | None = None):
         self.remainder = remainder
         super().__init__(message)
 
 MAX_DOMAIN_SIZE: int = 1 << 28  # Fr has 2^28-th roots of unity (r − 1 = 2^28·m, chapter 00)
 
 def qap_domain_size(r1cs: R1CS) -> int:
-    "n: the smallest power of two ≥ n_constraints + n_public + 1 (the constraints and snarkjs's public rows)."
+    """n: the smallest power of two ≥ n_constraints + n_public + 1 (the constraints and snarkjs's
+    public rows)."""
     rows = r1cs.n_constraints + r1cs.n_public + 1
     n = 1 << max(rows - 1, 0).bit_length()
     if n > MAX_DOMAIN_SIZE:
-        raise QAPError(f"{rows} QAP rows need a domain of {n} > 2^28 points, more than Fr's roots of unity allow")
+        raise QAPError(f"{rows} QAP rows need a domain of {n} > 2^28 points, more than Fr's roots "
+                       "of unity allow")
     return n
 
 # %% ../nbs/03_qap.ipynb #4f3c4304
@@ -45,7 +49,8 @@ def qap_rows(r1cs: R1CS) -> list[tuple[dict[int, int], dict[int, int], dict[int,
 
 @dataclass(frozen=True)
 class QAP:
-    "The QAP of an R1CS: per wire i the polynomials A_i, B_i, C_i of degree < n, and Z(x) = x^n − 1."
+    """The QAP of an R1CS: per wire i the polynomials A_i, B_i, C_i of degree < n, and Z(x) = x^n −
+    1."""
     domain_size: int         # n, a power of two
     a: tuple[Poly, ...]      # A_i(x) for each wire i
     b: tuple[Poly, ...]      # B_i(x)
@@ -53,7 +58,8 @@ class QAP:
     z: Poly                  # Z(x) = x^n − 1, the vanishing polynomial of the domain
 
 def r1cs_to_qap(r1cs: R1CS) -> QAP:
-    "Interpolate every wire's column of coefficients over the domain (readable, O(wires · n log n))."
+    """Interpolate every wire's column of coefficients over the domain (readable, O(wires · n log
+    n))."""
     n = qap_domain_size(r1cs)
     columns = [[[0] * n for _ in range(r1cs.n_wires)] for _ in range(3)]  # columns[side][wire][row]
     for row, sides in enumerate(qap_rows(r1cs)):
@@ -79,14 +85,16 @@ def divide_exactly(qap: QAP, witness: list[int]) -> Poly:
     numerator = combine(qap.a, witness) * combine(qap.b, witness) - combine(qap.c, witness)
     h, remainder = divmod(numerator, qap.z)
     if remainder:
-        raise QAPRemainderError(f"A·B − C is not divisible by Z = x^{qap.domain_size} − 1: the remainder has "
+        raise QAPRemainderError(f"A·B − C is not divisible by Z = x^{qap.domain_size} − 1: the "
+                                "remainder has "
                                 f"degree {remainder.degree}, so some constraint fails", remainder)
     return h
 
 # %% ../nbs/03_qap.ipynb #003edd0f
 @dataclass(frozen=True)
 class QAPEvaluation:
-    "The QAP at one point τ: A_i(τ), B_i(τ), C_i(τ) for every wire i, and Z(τ) (Groth16's setup input)."
+    """The QAP at one point τ: A_i(τ), B_i(τ), C_i(τ) for every wire i, and Z(τ) (Groth16's setup
+    input)."""
     a: tuple[int, ...]  # A_i(τ), one per wire
     b: tuple[int, ...]  # B_i(τ)
     c: tuple[int, ...]  # C_i(τ)
@@ -96,7 +104,8 @@ class QAPEvaluation:
 def evaluate_qap_at(r1cs: R1CS,
                     tau: int,  # the point τ, an int in [0, r) (Groth16: the toxic waste)
                    ) -> QAPEvaluation:
-    "A_i(τ), B_i(τ), C_i(τ) for every wire and Z(τ), in O(n + nnz) from the Lagrange coefficients at τ."
+    """A_i(τ), B_i(τ), C_i(τ) for every wire and Z(τ), in O(n + nnz) from the Lagrange coefficients
+    at τ."""
     if not isinstance(tau, int) or not 0 <= tau < R:
         raise QAPError(f"tau must be a field element, an int in [0, r); got {tau!r}")
     domain = Domain(qap_domain_size(r1cs))
@@ -113,22 +122,26 @@ def evaluate_qap_at(r1cs: R1CS,
 def witness_evaluations(r1cs: R1CS,
                         witness: list[int],  # n_wires field elements in iden3 order
                        ) -> tuple[list[int], list[int], list[int]]:  # (A, B, C) at ω^0..ω^(n−1)
-    "A(ω^j), B(ω^j), C(ω^j) for j = 0..n−1: each row evaluated at the witness (public rows give w_i, 0, 0)."
+    """A(ω^j), B(ω^j), C(ω^j) for j = 0..n−1: each row evaluated at the witness (public rows give
+    w_i, 0, 0)."""
     r1cs._check_shape(witness)
     n = qap_domain_size(r1cs)
     evals = [[0] * n for _ in range(3)]
     for j, sides in enumerate(r1cs.constraints):
         for values, terms in zip(evals, sides):
-            if terms: values[j] = sum(coefficient * witness[i] for i, coefficient in terms.items()) % R
+            if terms:
+                values[j] = sum(coefficient * witness[i] for i, coefficient in terms.items()) % R
     m = r1cs.n_constraints
     for i in range(r1cs.n_public + 1): evals[0][m + i] = witness[i]
     return evals[0], evals[1], evals[2]
 
 def numerator_on_coset(r1cs: R1CS,
                        witness: list[int],  # n_wires field elements in iden3 order
-                       shift: int = MULTIPLICATIVE_GENERATOR,  # g: the coset is g·H (snarkjs uses ω_2n)
+                       # g: the coset is g·H (snarkjs uses ω_2n)
+                       shift: int = MULTIPLICATIVE_GENERATOR,
                       ) -> list[int]:
-    "(A·B − C)(shift·ω^j) for j = 0..n−1: iNTT to coefficients, then a coset NTT of each of A, B, C."
+    """(A·B − C)(shift·ω^j) for j = 0..n−1: iNTT to coefficients, then a coset NTT of each of A, B,
+    C."""
     a, b, c = (coset_ntt(intt(values), shift) for values in witness_evaluations(r1cs, witness))
     return [(x * y - z) % R for x, y, z in zip(a, b, c)]
 
@@ -141,9 +154,11 @@ def compute_h(r1cs: R1CS,
     if check: r1cs.check(witness)
     n = qap_domain_size(r1cs)
     z_on_coset = (pow(shift, n, R) - 1) % R
-    if z_on_coset == 0: raise QAPError(f"shift {shift} lies in the domain (shift^n = 1): Z vanishes on that coset")
+    if z_on_coset == 0:
+        raise QAPError(f"shift {shift} lies in the domain (shift^n = 1): Z vanishes on that coset")
     z_inverse = inv_mod(z_on_coset)
     h = coset_intt([v * z_inverse % R for v in numerator_on_coset(r1cs, witness, shift)], shift)
     if h[-1] != 0:
-        raise QAPRemainderError("A·B − C is not divisible by Z: h would have degree n − 1; the witness is wrong")
+        raise QAPRemainderError("A·B − C is not divisible by Z: h would have degree n − 1; the "
+                                "witness is wrong")
     return h[:-1]

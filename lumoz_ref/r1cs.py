@@ -34,29 +34,35 @@ class CircuitDefinitionError(R1CSError):
     "The circuit is built wrongly: duplicate names, foreign values, non-linear expressions."
 
 class WitnessError(R1CSError):
-    "Inputs or a witness do not fit the circuit: missing or extra names, wrong length, values outside [0, r)."
+    """Inputs or a witness do not fit the circuit: missing or extra names, wrong length, values
+    outside [0, r)."""
 
 class UnsatisfiedConstraint(R1CSError):
     "A witness violates constraint `index` (with its `label`): A·w times B·w differs from C·w."
     def __init__(self, index: int, label: str, a: int, b: int, c: int):
         self.index, self.label, self.a, self.b, self.c = index, label, a, b, c
         name = f" '{label}'" if label else ""
-        super().__init__(f"constraint {index}{name} is not satisfied: A·w = {a}, B·w = {b}, C·w = {c} "
+        super().__init__(f"constraint {index}{name} is not satisfied: A·w = {a}, B·w = {b}, C·w = "
+                         f"{c} "
                          f"(A·w · B·w = {a * b % R} ≠ C·w)")
 
 class R1CSFormatError(R1CSError):
-    "An `.r1cs`/`.wtns` file is unreadable, too large, malformed, truncated, of the wrong magic or over the wrong prime."
+    """An `.r1cs`/`.wtns` file is unreadable, too large, malformed, truncated, of the wrong magic or
+    over the wrong prime."""
 
 class OutputPathError(R1CSError):
-    "A path cannot be written: its parent is missing, a file stands where a directory should (or the reverse), no permission."
+    """A path cannot be written: its parent is missing, a file stands where a directory should (or
+    the reverse), no permission."""
 
 # %% ../nbs/02_r1cs.ipynb #506ddc9e
 def _as_terms(value) -> dict[int, int]:
     "The sparse terms {internal id: coefficient} of an int, a `Variable` or a `LinearCombination`."
     if isinstance(value, LinearCombination): return value.terms
     if isinstance(value, Variable): return {value.id: 1}
-    if isinstance(value, int) and not isinstance(value, bool): return {0: value % R} if value % R else {}
-    raise CircuitDefinitionError(f"expected an int, a Variable or a LinearCombination, got {type(value).__name__}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {0: value % R} if value % R else {}
+    raise CircuitDefinitionError("expected an int, a Variable or a LinearCombination, got "
+                                 f"{type(value).__name__}")
 
 def _add_terms(x: dict[int, int], y: dict[int, int], sign: int = 1) -> dict[int, int]:
     "x + sign·y as sparse terms, dropping zero coefficients."
@@ -69,18 +75,23 @@ def _add_terms(x: dict[int, int], y: dict[int, int], sign: int = 1) -> dict[int,
 
 # %% ../nbs/02_r1cs.ipynb #76c0177c
 class _Linear:
-    "Operators shared by `Variable` and `LinearCombination`: +, -, negation, multiplication by an int."
-    def __add__(self, other): return LinearCombination(_add_terms(_as_terms(self), _as_terms(other)))
+    """Operators shared by `Variable` and `LinearCombination`: +, -, negation, multiplication by an
+    int."""
+    def __add__(self, other):
+        return LinearCombination(_add_terms(_as_terms(self), _as_terms(other)))
     __radd__ = __add__
-    def __sub__(self, other): return LinearCombination(_add_terms(_as_terms(self), _as_terms(other), -1))
-    def __rsub__(self, other): return LinearCombination(_add_terms(_as_terms(other), _as_terms(self), -1))
+    def __sub__(self, other):
+        return LinearCombination(_add_terms(_as_terms(self), _as_terms(other), -1))
+    def __rsub__(self, other):
+        return LinearCombination(_add_terms(_as_terms(other), _as_terms(self), -1))
     def __neg__(self): return LinearCombination(_add_terms({}, _as_terms(self), -1))
     def __mul__(self, other):
         if isinstance(other, (Variable, LinearCombination)):
             raise CircuitDefinitionError("the product of two linear combinations is not linear: "
                                          "use r1cs.mul(a, b) to get a new wire constrained to a·b")
         if not isinstance(other, int) or isinstance(other, bool):
-            raise CircuitDefinitionError(f"a linear combination can only be scaled by an int, got {type(other).__name__}")
+            raise CircuitDefinitionError("a linear combination can only be scaled by an int, got "
+                                         f"{type(other).__name__}")
         k = other % R
         return LinearCombination({i: c * k % R for i, c in _as_terms(self).items()} if k else {})
     __rmul__ = __mul__
@@ -90,7 +101,8 @@ class LinearCombination(_Linear):
     "A sparse linear combination of wires, Σ coefficient·wire; wire 0 is the constant 1."
     terms: dict[int, int]  # internal wire id -> coefficient in [1, r)
     def __repr__(self):
-        return "LinearCombination(" + " + ".join(f"{c}·w{i}" for i, c in sorted(self.terms.items())) + ")"
+        return "LinearCombination(" + " + ".join(f"{c}·w{i}"
+                                                 for i, c in sorted(self.terms.items())) + ")"
 
 @dataclass(frozen=True)
 class Variable(_Linear):
@@ -100,7 +112,8 @@ class Variable(_Linear):
     def __repr__(self): return f"Variable({self.name!r})"
 
 # %% ../nbs/02_r1cs.ipynb #7d00b19d
-ONE, PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE_INPUT, INTERMEDIATE = range(5)  # wire kinds, in iden3 order
+# wire kinds, in iden3 order
+ONE, PUBLIC_OUTPUT, PUBLIC_INPUT, PRIVATE_INPUT, INTERMEDIATE = range(5)
 KIND_NAMES = ("one", "public output", "public input", "private input", "intermediate")
 
 def _compute_layout(kinds: list[int]) -> list[int]:
@@ -112,20 +125,23 @@ def _compute_layout(kinds: list[int]) -> list[int]:
 
 # %% ../nbs/02_r1cs.ipynb #48a131c0
 class WitnessView:
-    "Read access to the values computed so far, for hints: `w[x]` evaluates a Variable, LinearCombination or int."
+    """Read access to the values computed so far, for hints: `w[x]` evaluates a Variable,
+    LinearCombination or int."""
     def __init__(self, values: list, names: list[str]): self._values, self._names = values, names
     def __getitem__(self, expr) -> int:
         total = 0
         for i, c in _as_terms(expr).items():
             v = self._values[i]
-            if v is None: raise WitnessError(f"signal '{self._names[i]}' is read before it has a value")
+            if v is None:
+                raise WitnessError(f"signal '{self._names[i]}' is read before it has a value")
             total += c * v
         return total % R
 
 Hint = Callable[[WitnessView], int]
 
 class R1CS:
-    "A rank-1 constraint system over F_r: built with declarations and constraints, or loaded from an .r1cs file."
+    """A rank-1 constraint system over F_r: built with declarations and constraints, or loaded from
+    an .r1cs file."""
     def __init__(self, name: str = "circuit"):  # a name for messages and reprs
         self.name = name
         self._kinds: list[int] = [ONE]        # per internal id
@@ -149,17 +165,23 @@ class R1CS:
 # %% ../nbs/02_r1cs.ipynb #28e6317a
 @patch
 def _allocate(self: R1CS, kind: int, name: str, hint: Hint | None = None) -> Variable:
-    "A new wire of `kind`; inputs are read by name, hinted signals computed, others left to a constraint."
+    """A new wire of `kind`; inputs are read by name, hinted signals computed, others left to a
+    constraint."""
     if not isinstance(name, str) or not name:
         raise CircuitDefinitionError(f"a signal needs a non-empty string name, got {name!r}")
     if hint is not None and not callable(hint):
-        raise CircuitDefinitionError(f"the hint of '{name}' must be callable, got {type(hint).__name__}")
+        raise CircuitDefinitionError(f"the hint of '{name}' must be callable, got "
+                                     f"{type(hint).__name__}")
     if kind != INTERMEDIATE:
         if name in self._io_ids or name == "one":
             raise CircuitDefinitionError(f"'{name}' is already an input or output of {self.name!r}")
     var = Variable(len(self._kinds), name)
-    self._kinds.append(kind); self._names.append(name); self._kind_counts[kind] += 1; self._layout = None
-    if kind in (PUBLIC_INPUT, PRIVATE_INPUT): self._io_ids[name] = var.id; self._steps.append(("input", var.id))
+    self._kinds.append(kind)
+    self._names.append(name)
+    self._kind_counts[kind] += 1
+    self._layout = None
+    if kind in (PUBLIC_INPUT, PRIVATE_INPUT):
+        self._io_ids[name] = var.id; self._steps.append(("input", var.id))
     else:
         if kind == PUBLIC_OUTPUT: self._io_ids[name] = var.id
         if hint is not None: self._steps.append(("hint", var.id, hint))
@@ -183,7 +205,8 @@ def private_input(self: R1CS, name: str) -> Variable:
 
 @patch
 def private(self: R1CS, name: str, hint: Hint | None = None) -> Variable:
-    "Declare an intermediate signal, computed by `hint` from earlier values or determined by a later constraint."
+    """Declare an intermediate signal, computed by `hint` from earlier values or determined by a
+    later constraint."""
     return self._allocate(INTERMEDIATE, name, hint)
 
 # %% ../nbs/02_r1cs.ipynb #d70f135d
@@ -216,7 +239,8 @@ def mul(self: R1CS,
        ) -> Variable:  # t, an intermediate with the value a·b
     "A new intermediate t = a·b, with the constraint a·b = t labelled `label`."
     ta, tb = _as_terms(a), _as_terms(b)
-    t = self.private(label or f"t{len(self._kinds)}", lambda w: w[LinearCombination(ta)] * w[LinearCombination(tb)])
+    t = self.private(label or f"t{len(self._kinds)}",
+                     lambda w: w[LinearCombination(ta)] * w[LinearCombination(tb)])
     self.constrain(a, b, t, label)
     return t
 
@@ -226,7 +250,8 @@ def assert_equal(self: R1CS,
                  label: str = "",  # the constraint's label
                 ) -> int:  # the index of the new constraint
     "Add the linear constraint 0·0 = x − y; return its index."
-    return self.constrain(0, 0, LinearCombination(_add_terms(_as_terms(x), _as_terms(y), -1)), label)
+    return self.constrain(0, 0, LinearCombination(_add_terms(_as_terms(x), _as_terms(y), -1)),
+                          label)
 
 # %% ../nbs/02_r1cs.ipynb #6ddb76f2
 @patch
@@ -249,7 +274,8 @@ def constraints(self: R1CS) -> list[tuple[dict[int, int], dict[int, int], dict[i
 @patch
 def wire_index(self: R1CS, var: Variable) -> int:
     "The iden3 wire index of a variable of this system."
-    if not isinstance(var, Variable) or var.id >= len(self._kinds) or self._names[var.id] != var.name:
+    known = isinstance(var, Variable) and var.id < len(self._kinds)
+    if not known or self._names[var.id] != var.name:
         raise CircuitDefinitionError(f"{var!r} is not a variable of {self.name!r}")
     return self._get_layout()[0][var.id]
 
@@ -289,33 +315,43 @@ def _solve(self: R1CS, u: int, j: int, side: str, values: list) -> int:
     else:
         other = _evaluate(rows["b" if side == "a" else "a"], values)
         if other == 0:
-            raise WitnessError(f"cannot determine '{self._names[u]}' from constraint {j}: the other factor is 0")
+            raise WitnessError(f"cannot determine '{self._names[u]}' from constraint {j}: the "
+                               "other factor is 0")
         target = _evaluate(c, values) * pow(other, -1, R)
     return (target - _evaluate(rest, values)) * pow(rows[side][u], -1, R) % R
 
 # %% ../nbs/02_r1cs.ipynb #ca86e5a6
 @patch
 def _check_inputs(self: R1CS, inputs: Mapping[str, int]) -> None:
-    "Raise WitnessError unless `inputs` names exactly the declared inputs, each with an int in [0, r)."
-    expected = {n for n, i in self._io_ids.items() if self._kinds[i] in (PUBLIC_INPUT, PRIVATE_INPUT)}
+    """Raise WitnessError unless `inputs` names exactly the declared inputs, each with an int in [0,
+    r)."""
+    expected = {n for n, i in self._io_ids.items()
+                if self._kinds[i] in (PUBLIC_INPUT, PRIVATE_INPUT)}
     missing, extra = sorted(expected - set(inputs)), sorted(set(inputs) - expected)
     if missing: raise WitnessError(f"{self.name!r}: missing input(s) {missing}")
-    if extra: raise WitnessError(f"{self.name!r}: unknown input(s) {extra}; declared inputs are {sorted(expected)}")
+    if extra:
+        raise WitnessError(f"{self.name!r}: unknown input(s) {extra}; declared inputs are "
+                           f"{sorted(expected)}")
     for n, v in inputs.items():
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < R:
-            raise WitnessError(f"input '{n}' = {v!r} is not a field element: expected an int in [0, r)")
+            raise WitnessError(f"input '{n}' = {v!r} is not a field element: expected an int in "
+                               "[0, r)")
 
 # %% ../nbs/02_r1cs.ipynb #7451e482
 @patch
 def compute_witness(self: R1CS,
-                    inputs: Mapping[str, int],  # every public and private input by name, each an int in [0, r)
+                    # every public and private input by name, each an int in [0, r)
+                    inputs: Mapping[str, int],
                    ) -> list[int]:  # all wire values in iden3 order, wire 0 = 1
-    "The full witness (iden3 wire order) from the named inputs, by running the hints and solving constraints."
+    """The full witness (iden3 wire order) from the named inputs, by running the hints and solving
+    constraints."""
     if not self.has_hints:
-        raise R1CSError(f"{self.name!r} was loaded from a file and has no hints: read its witness with load_wtns")
+        raise R1CSError(f"{self.name!r} was loaded from a file and has no hints: read its witness "
+                        "with load_wtns")
     if self._undetermined:
         names = sorted(self._names[u] for u in self._undetermined)
-        raise CircuitDefinitionError(f"signal(s) {names} get no value: no hint, and no constraint determines them")
+        raise CircuitDefinitionError(f"signal(s) {names} get no value: no hint, and no constraint "
+                                     "determines them")
     self._check_inputs(inputs)
     values: list = [None] * len(self._kinds)
     values[0] = 1
@@ -341,8 +377,10 @@ def _run_hint(hint: Hint, view: WitnessView, name: str) -> int:
 def _check_shape(self: R1CS, witness: list[int]) -> None:
     "Raise WitnessError unless the witness has n_wires field elements and starts with 1."
     if len(witness) != self.n_wires:
-        raise WitnessError(f"{self.name!r} has {self.n_wires} wires, the witness has {len(witness)} values")
-    if witness[0] != 1: raise WitnessError(f"wire 0 is the constant 1, the witness has {witness[0]}")
+        raise WitnessError(f"{self.name!r} has {self.n_wires} wires, the witness has "
+                           f"{len(witness)} values")
+    if witness[0] != 1:
+        raise WitnessError(f"wire 0 is the constant 1, the witness has {witness[0]}")
     for i, v in enumerate(witness):
         if not isinstance(v, int) or not 0 <= v < R:
             raise WitnessError(f"witness value {i} = {v!r} is not a field element in [0, r)")
@@ -351,7 +389,8 @@ def _check_shape(self: R1CS, witness: list[int]) -> None:
 def check(self: R1CS,
           witness: list[int],  # n_wires field elements in iden3 order, wire 0 = 1
          ) -> None:
-    "Raise UnsatisfiedConstraint (index, label, sides) at the first violated constraint; None if all hold."
+    """Raise UnsatisfiedConstraint (index, label, sides) at the first violated constraint; None if
+    all hold."""
     self._check_shape(witness)
     for j, (a, b, c) in enumerate(self.constraints):
         av, bv, cv = _evaluate(a, witness), _evaluate(b, witness), _evaluate(c, witness)
@@ -366,7 +405,8 @@ def is_satisfied(self: R1CS, witness: list[int]) -> bool:
 
 @patch
 def public_signals(self: R1CS, witness: list[int]) -> list[int]:
-    "The values the verifier sees, wires 1..n_public (snarkjs `public.json` order: outputs, then public inputs)."
+    """The values the verifier sees, wires 1..n_public (snarkjs `public.json` order: outputs, then
+    public inputs)."""
     self._check_shape(witness)
     return list(witness[1:1 + self.n_public])
 
@@ -378,35 +418,44 @@ def constraint_str(self: R1CS, j: int) -> str:
     "Constraint j as `(A) · (B) = (C)` with wire names and signed coefficients."
     names = self.wire_names
     def side(terms):
-        parts = [(f"{_signed(c)}" if i == 0 else f"{'' if c == 1 else '-' if c == R - 1 else f'{_signed(c)}·'}{names[i]}")
+        parts = [(f"{_signed(c)}" if i == 0
+                  else f"{'' if c == 1 else '-' if c == R - 1 else f'{_signed(c)}·'}{names[i]}")
                  for i, c in sorted(terms.items())]
         return " + ".join(parts).replace("+ -", "- ") or "0"
     a, b, c = self.constraints[j]
     return f"({side(a)}) · ({side(b)}) = ({side(c)})"
 
 # %% ../nbs/02_r1cs.ipynb #206f149f
-MAX_CIRCUIT_FILE_BYTES = 256 * 2**20  # .r1cs/.wtns: about 1.3 million chain constraints at ~200 bytes each
+# .r1cs/.wtns: about 1.3 million chain constraints at ~200 bytes each
+MAX_CIRCUIT_FILE_BYTES = 256 * 2**20
 _CHUNK_BYTES = 2**20  # a stream is read piece by piece, so the cap is never allocated up front
 
-def read_file_bytes(path: str | Path,  # a regular file, or a stream (pipe, device) read up to the cap
+# a regular file, or a stream (pipe, device) read up to the cap
+def read_file_bytes(path: str | Path,
                     max_bytes: int = MAX_CIRCUIT_FILE_BYTES,  # longer files are refused
-                    error: type[Exception] = R1CSFormatError,  # the class to raise, so each chapter names its own
-                    magic: bytes = b"",  # the bytes the file must start with, checked before reading on
+                    # the class to raise, so each chapter names its own
+                    error: type[Exception] = R1CSFormatError,
+                    # the bytes the file must start with, checked before reading on
+                    magic: bytes = b"",
                     cap_name: str = "MAX_CIRCUIT_FILE_BYTES",  # the cap's name, for the message
                    ) -> bytes:
-    "The bytes of `path`, at most `max_bytes`; `error` names a missing, unreadable, oversized or wrongly started file."
+    """The bytes of `path`, at most `max_bytes`; `error` names a missing, unreadable, oversized or
+    wrongly started file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without a writer must not block the open
+        # a FIFO without a writer must not block the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         os.set_blocking(fd, True)
         with open(fd, "rb") as f:
             info = os.fstat(f.fileno())
             if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
-                raise error(f"{path}: {info.st_size} bytes, above the cap {cap_name} = {max_bytes} bytes")
+                raise error(f"{path}: {info.st_size} bytes, above the cap {cap_name} = "
+                            f"{max_bytes} bytes")
             head = f.read(len(magic))
             if len(head) == len(magic) and head != magic:
                 raise error(f"{path}: wrong magic {head!r}, expected {magic!r}")
             chunks, total = [head], len(head)
-            piece = min(_CHUNK_BYTES, info.st_size + 1) if stat.S_ISREG(info.st_mode) else _CHUNK_BYTES
+            piece = min(_CHUNK_BYTES,
+                        info.st_size + 1) if stat.S_ISREG(info.st_mode) else _CHUNK_BYTES
             while total <= max_bytes and (chunk := f.read(min(piece, max_bytes + 1 - total))):
                 chunks.append(chunk); total += len(chunk)
     except OSError as e:
@@ -419,13 +468,17 @@ R1CS_MAGIC, WTNS_MAGIC = b"r1cs", b"wtns"
 FIELD_BYTES = 32  # n8: bytes per field element for BN254
 
 class _Reader:
-    "A little-endian cursor over a file's bytes whose errors name the file, the section and the byte offset."
-    def __init__(self, data: bytes, source: str): self.data, self.source, self.pos, self.where = memoryview(data), source, 0, "file header"
+    """A little-endian cursor over a file's bytes whose errors name the file, the section and the
+    byte offset."""
+    def __init__(self, data: bytes, source: str):
+        self.data, self.source, self.pos, self.where = memoryview(data), source, 0, "file header"
     def fail(self, what: str, at: int | None = None) -> R1CSFormatError:
-        return R1CSFormatError(f"{self.source}: {what} (in {self.where}, at byte offset {self.pos if at is None else at})")
+        return R1CSFormatError(f"{self.source}: {what} (in {self.where}, at byte offset "
+                               f"{self.pos if at is None else at})")
     def take(self, n: int, what: str) -> memoryview:
         if self.pos + n > len(self.data):
-            raise self.fail(f"truncated: {what} needs {n} bytes, only {len(self.data) - self.pos} remain")
+            raise self.fail(f"truncated: {what} needs {n} bytes, only {len(self.data) - self.pos} "
+                            "remain")
         chunk = self.data[self.pos:self.pos + n]; self.pos += n
         return chunk
     def u32(self, what: str) -> int: return int.from_bytes(self.take(4, what), "little")
@@ -435,31 +488,41 @@ class _Reader:
         if value >= R: raise self.fail(f"{what} = {value} is not below the prime r", at)
         return value
 
-def _read_sections(rd: _Reader, magic: bytes, versions: tuple[int, ...], known: dict[int, str]) -> dict[int, tuple[int, int]]:
-    "Check magic and version; return {section type: (start, size)} after checking each fits in the file."
+def _read_sections(rd: _Reader, magic: bytes, versions: tuple[int, ...],
+                   known: dict[int, str]) -> dict[int, tuple[int, int]]:
+    """Check magic and version; return {section type: (start, size)} after checking each fits in the
+    file."""
     got = bytes(rd.take(4, "the magic"))
     if got != magic: raise rd.fail(f"wrong magic {got!r}, expected {magic!r}", 0)
     version = rd.u32("the version")
-    if version not in versions: raise rd.fail(f"unsupported version {version}, expected {' or '.join(map(str, versions))}", 4)
+    if version not in versions:
+        raise rd.fail(f"unsupported version {version}, expected {' or '.join(map(str, versions))}",
+                      4)
     sections: dict[int, tuple[int, int]] = {}
     for k in range(rd.u32("the section count")):
         rd.where = f"section table entry {k}"
         kind, size = rd.u32("a section type"), rd.u64("a section size")
-        if kind not in known: raise rd.fail(f"unknown or unsupported section type {kind}", rd.pos - 12)
-        if kind in sections: raise rd.fail(f"section {kind} ({known[kind]}) appears twice", rd.pos - 12)
+        if kind not in known:
+            raise rd.fail(f"unknown or unsupported section type {kind}", rd.pos - 12)
+        if kind in sections:
+            raise rd.fail(f"section {kind} ({known[kind]}) appears twice", rd.pos - 12)
         if rd.pos + size > len(rd.data):
-            raise rd.fail(f"truncated: section {kind} ({known[kind]}) declares {size} bytes, only {len(rd.data) - rd.pos} remain")
+            raise rd.fail(f"truncated: section {kind} ({known[kind]}) declares {size} bytes, only "
+                          f"{len(rd.data) - rd.pos} remain")
         sections[kind] = (rd.pos, size); rd.pos += size
-    if rd.pos != len(rd.data): raise rd.fail(f"{len(rd.data) - rd.pos} unexpected bytes after the last section")
+    if rd.pos != len(rd.data):
+        raise rd.fail(f"{len(rd.data) - rd.pos} unexpected bytes after the last section")
     return sections
 
 # %% ../nbs/02_r1cs.ipynb #978b3aba
-R1CS_SECTIONS = {1: "header", 2: "constraints", 3: "wire-to-label map", 4: "custom gates list", 5: "custom gates uses"}
+R1CS_SECTIONS = {1: "header", 2: "constraints", 3: "wire-to-label map", 4: "custom gates list",
+                 5: "custom gates uses"}
 WTNS_SECTIONS = {1: "header", 2: "witness values"}
 
 def _enter(rd: _Reader, sections: dict, kind: int, names: dict[int, str]) -> int:
     "Move the cursor to the start of section `kind`; return its end offset."
-    if kind not in sections: raise rd.fail(f"section {kind} ({names[kind]}) is missing", len(rd.data))
+    if kind not in sections:
+        raise rd.fail(f"section {kind} ({names[kind]}) is missing", len(rd.data))
     start, size = sections[kind]
     rd.pos, rd.where = start, f"section {kind} ({names[kind]})"
     return start + size
@@ -471,9 +534,12 @@ def _leave(rd: _Reader, end: int) -> None:
 def _read_field_header(rd: _Reader) -> None:
     "Read n8 and the prime; both must be BN254's scalar field."
     n8 = rd.u32("the field size n8")
-    if n8 != FIELD_BYTES: raise rd.fail(f"field elements of {n8} bytes, expected {FIELD_BYTES} (BN254)", rd.pos - 4)
+    if n8 != FIELD_BYTES:
+        raise rd.fail(f"field elements of {n8} bytes, expected {FIELD_BYTES} (BN254)", rd.pos - 4)
     at, prime = rd.pos, int.from_bytes(rd.take(n8, "the prime"), "little")
-    if prime != R: raise rd.fail(f"wrong prime {prime}: lumoz_ref works over the BN254 scalar field r = {R}", at)
+    if prime != R:
+        raise rd.fail(f"wrong prime {prime}: lumoz_ref works over the BN254 scalar field r = {R}",
+                      at)
 
 def _read_row(rd: _Reader, n_wires: int) -> dict[int, int]:
     "One linear combination: a term count, then (wire u32, coefficient n8 bytes) per term."
@@ -484,29 +550,42 @@ def _read_row(rd: _Reader, n_wires: int) -> dict[int, int]:
     for offset in range(0, count * size, size):
         wire = int.from_bytes(chunk[offset:offset + 4], "little")
         coefficient = int.from_bytes(chunk[offset + 4:offset + size], "little")
-        if wire >= n_wires: raise rd.fail(f"wire index {wire} out of range (the circuit has {n_wires} wires)", start + offset)
-        if coefficient >= R: raise rd.fail(f"a coefficient = {coefficient} is not below the prime r", start + offset + 4)
+        if wire >= n_wires:
+            raise rd.fail(f"wire index {wire} out of range (the circuit has {n_wires} wires)",
+                          start + offset)
+        if coefficient >= R:
+            raise rd.fail(f"a coefficient = {coefficient} is not below the prime r",
+                          start + offset + 4)
         row[wire] = (row.get(wire, 0) + coefficient) % R
     return {wire: c for wire, c in row.items() if c}
 
 # %% ../nbs/02_r1cs.ipynb #39e244b4
 @patch(cls_method=True)
-def from_rows(cls: R1CS, constraints: list, n_wires: int, n_public_outputs: int, n_public_inputs: int,
-              n_private_inputs: int, wire_to_label: list[int] | None = None, n_labels: int | None = None,
+def from_rows(cls: R1CS, constraints: list, n_wires: int, n_public_outputs: int,
+              n_public_inputs: int,
+              n_private_inputs: int, wire_to_label: list[int] | None = None,
+              n_labels: int | None = None,
               name: str = "circuit", wire_names: list[str] | None = None) -> R1CS:
-    "A system from sparse rows already in iden3 wire order (as read from a file): no hints, but check works."
-    if min(n_public_outputs, n_public_inputs, n_private_inputs) < 0 or n_wires < 1 + n_public_outputs + n_public_inputs + n_private_inputs:
-        raise CircuitDefinitionError(f"{n_wires} wires cannot hold 1 + {n_public_outputs} outputs + "
-                                     f"{n_public_inputs} public + {n_private_inputs} private inputs")
+    """A system from sparse rows already in iden3 wire order (as read from a file): no hints, but
+    check works."""
+    n_io = n_public_outputs + n_public_inputs + n_private_inputs
+    if min(n_public_outputs, n_public_inputs, n_private_inputs) < 0 or n_wires < 1 + n_io:
+        raise CircuitDefinitionError(
+            f"{n_wires} wires cannot hold 1 + {n_public_outputs} outputs + "
+            f"{n_public_inputs} public + {n_private_inputs} private inputs")
     for j, constraint in enumerate(constraints):
-        if len(constraint) != 3: raise CircuitDefinitionError(f"constraint {j} has {len(constraint)} rows, expected 3 (a, b, c)")
+        if len(constraint) != 3:
+            raise CircuitDefinitionError(f"constraint {j} has {len(constraint)} rows, expected 3 "
+                                         "(a, b, c)")
         for row in constraint:
             for wire, c in row.items():
                 if not 0 <= wire < n_wires or not 0 < c < R:
-                    raise CircuitDefinitionError(f"constraint {j}: term {wire}: {c} needs a wire in [0, {n_wires}) "
+                    raise CircuitDefinitionError(f"constraint {j}: term {wire}: {c} needs a wire "
+                                                 f"in [0, {n_wires}) "
                                                  f"and a coefficient in [1, r)")
     r1cs = cls(name)
-    counts = [1, n_public_outputs, n_public_inputs, n_private_inputs, n_wires - 1 - n_public_outputs - n_public_inputs - n_private_inputs]
+    counts = [1, n_public_outputs, n_public_inputs, n_private_inputs,
+              n_wires - 1 - n_public_outputs - n_public_inputs - n_private_inputs]
     r1cs._kinds = [kind for kind, count in enumerate(counts) for _ in range(count)]
     r1cs._kind_counts = counts
     r1cs._names = list(wire_names) if wire_names else ["one"] + [f"w{i}" for i in range(1, n_wires)]
@@ -520,24 +599,30 @@ def from_rows(cls: R1CS, constraints: list, n_wires: int, n_public_outputs: int,
     return r1cs
 
 # %% ../nbs/02_r1cs.ipynb #79f88b71
-R1CS_HEADER_FIELDS = ("the wire count", "the public output count", "the public input count", "the private input count")
+R1CS_HEADER_FIELDS = ("the wire count", "the public output count", "the public input count",
+                      "the private input count")
 
 def _read_r1cs_header(rd: _Reader, sections: dict) -> tuple[int, int, int, int, int, int]:
-    "(wires, public outputs, public inputs, private inputs, labels, constraints), checked against the sections' sizes."
+    """(wires, public outputs, public inputs, private inputs, labels, constraints), checked against
+    the sections' sizes."""
     end = _enter(rd, sections, 1, R1CS_SECTIONS)
     _read_field_header(rd)
     n_wires, n_out, n_pub, n_prv = (rd.u32(what) for what in R1CS_HEADER_FIELDS)
     n_labels, m = rd.u64("the label count"), rd.u32("the constraint count")
     if n_wires < 1 + n_out + n_pub + n_prv:
-        raise rd.fail(f"{n_wires} wires cannot hold 1 + {n_out} outputs + {n_pub} public + {n_prv} private inputs")
+        raise rd.fail(f"{n_wires} wires cannot hold 1 + {n_out} outputs + {n_pub} public + "
+                      f"{n_prv} private inputs")
     _leave(rd, end)
     if 3 not in sections:
-        raise rd.fail("section 3 (wire-to-label map) is missing: circom and snarkjs always write it, and it bounds the wire count")
+        raise rd.fail("section 3 (wire-to-label map) is missing: circom and snarkjs always write "
+                      "it, and it bounds the wire count")
     map_bytes, rows_bytes = sections[3][1], sections.get(2, (0, 0))[1]
     if map_bytes != 8 * n_wires:
-        raise rd.fail(f"the header declares {n_wires} wires, the wire-to-label map has {map_bytes} bytes, not 8 per wire")
+        raise rd.fail(f"the header declares {n_wires} wires, the wire-to-label map has "
+                      f"{map_bytes} bytes, not 8 per wire")
     if 12 * m > rows_bytes:
-        raise rd.fail(f"the header declares {m} constraints, the constraints section has {rows_bytes} bytes "
+        raise rd.fail(f"the header declares {m} constraints, the constraints section has "
+                      f"{rows_bytes} bytes "
                       f"(each constraint takes at least 12)")
     return n_wires, n_out, n_pub, n_prv, n_labels, m
 
@@ -545,11 +630,13 @@ def _read_r1cs_header(rd: _Reader, sections: dict) -> tuple[int, int, int, int, 
 def load_r1cs(path: str | Path,  # an .r1cs file (version 1, BN254), at most MAX_CIRCUIT_FILE_BYTES
               sym_path: str | Path | None = None,  # circom's .sym file, to name the wires
              ) -> R1CS:  # a system without hints: check, counts and rows work
-    "Read an iden3 `.r1cs` file (circom's output) into an `R1CS`; R1CSFormatError if it is unreadable or malformed."
+    """Read an iden3 `.r1cs` file (circom's output) into an `R1CS`; R1CSFormatError if it is
+    unreadable or malformed."""
     rd = _Reader(read_file_bytes(path, magic=R1CS_MAGIC), str(path))
     sections = _read_sections(rd, R1CS_MAGIC, (1,), R1CS_SECTIONS)
     for kind in (4, 5):
-        if kind in sections: raise rd.fail(f"custom gates (section {kind}) are a PLONK feature, not supported", 0)
+        if kind in sections:
+            raise rd.fail(f"custom gates (section {kind}) are a PLONK feature, not supported", 0)
     n_wires, n_out, n_pub, n_prv, n_labels, m = _read_r1cs_header(rd, sections)
     end = _enter(rd, sections, 2, R1CS_SECTIONS)
     constraints = [tuple(_read_row(rd, n_wires) for _ in range(3)) for _ in range(m)]
@@ -558,14 +645,18 @@ def load_r1cs(path: str | Path,  # an .r1cs file (version 1, BN254), at most MAX
     wire_to_label = list(struct.unpack_from(f"<{n_wires}Q", rd.take(8 * n_wires, "the labels")))
     _leave(rd, end)
     names = _wire_names_from_sym(sym_path, wire_to_label) if sym_path else None
-    return R1CS.from_rows(constraints, n_wires, n_out, n_pub, n_prv, wire_to_label, n_labels, Path(path).stem, names)
+    return R1CS.from_rows(constraints, n_wires, n_out, n_pub, n_prv, wire_to_label, n_labels,
+                          Path(path).stem, names)
 
 # %% ../nbs/02_r1cs.ipynb #e640b3c0
 def _wire_names_from_sym(sym_path: str | Path, wire_to_label: list[int]) -> list[str]:
-    "Wire names from circom's `.sym` file (lines `label,wire,component,name`; wire -1 = optimised away)."
+    """Wire names from circom's `.sym` file (lines `label,wire,component,name`; wire -1 = optimised
+    away)."""
     names = ["one"] + [f"w{i}" for i in range(1, len(wire_to_label))]
     try: text = read_file_bytes(sym_path).decode("utf-8")
-    except UnicodeDecodeError as e: raise R1CSFormatError(f"{sym_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except UnicodeDecodeError as e:
+        raise R1CSFormatError(
+            f"{sym_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     for line in text.splitlines():
         fields = line.split(",", 3)
         if len(fields) == 4 and fields[1].lstrip("-").isdigit() and 0 < int(fields[1]) < len(names):
@@ -573,41 +664,55 @@ def _wire_names_from_sym(sym_path: str | Path, wire_to_label: list[int]) -> list
     return names
 
 # %% ../nbs/02_r1cs.ipynb #8a24cfb5
-def output_directory(path: str | Path,  # a directory to write into: existing, or new inside an existing one
+# a directory to write into: existing, or new inside an existing one
+def output_directory(path: str | Path,
                     ) -> Path:
-    "`path` as a writable directory, created if its parent exists; OutputPathError naming what is wrong otherwise."
+    """`path` as a writable directory, created if its parent exists; OutputPathError naming what is
+    wrong otherwise."""
     path = Path(path)
     try: path.mkdir(exist_ok=True)
-    except FileExistsError: raise OutputPathError(f"{path}: exists and is not a directory") from None
-    except FileNotFoundError: raise OutputPathError(f"{path}: the parent directory {path.parent} does not exist") from None
-    except OSError as e: raise OutputPathError(f"{path}: cannot create the directory: {e.strerror or e}") from None
-    if not os.access(path, os.W_OK | os.X_OK): raise OutputPathError(f"{path}: the directory is not writable")
+    except FileExistsError:
+        raise OutputPathError(f"{path}: exists and is not a directory") from None
+    except FileNotFoundError:
+        raise OutputPathError(
+            f"{path}: the parent directory {path.parent} does not exist") from None
+    except OSError as e:
+        raise OutputPathError(f"{path}: cannot create the directory: {e.strerror or e}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{path}: the directory is not writable")
     return path
 
 def write_file_bytes(path: str | Path, data: bytes) -> None:
-    "Write `data` to the file `path`; OutputPathError if it cannot be (no parent, a directory in the way, no permission)."
+    """Write `data` to the file `path`; OutputPathError if it cannot be (no parent, a directory in
+    the way, no permission)."""
     try: Path(path).write_bytes(data)
     except OSError as e: raise OutputPathError(f"{path}: cannot write: {e.strerror or e}") from None
 
 # %% ../nbs/02_r1cs.ipynb #a12a00cd
-def _section(kind: int, payload: bytes) -> bytes: return struct.pack("<IQ", kind, len(payload)) + payload
+def _section(kind: int, payload: bytes) -> bytes:
+    return struct.pack("<IQ", kind, len(payload)) + payload
 def _element_bytes(value: int) -> bytes: return value.to_bytes(FIELD_BYTES, "little")
 
 def _row_bytes(row: dict[int, int]) -> bytes:
     "A linear combination as a term count then (wire, coefficient) pairs, sorted by wire."
-    return struct.pack("<I", len(row)) + b"".join(struct.pack("<I", wire) + _element_bytes(c % R) for wire, c in sorted(row.items()))
+    return struct.pack("<I", len(row)) + b"".join(struct.pack("<I", wire) + _element_bytes(c % R)
+                                                  for wire, c in sorted(row.items()))
 
 def save_r1cs(r1cs: R1CS,  # any system, built or loaded
               path: str | Path,  # the .r1cs file to write
              ) -> None:
     "Write `r1cs` as an iden3 `.r1cs` file (version 1) that circom's tools and snarkjs read."
-    labels = r1cs.wire_to_label if r1cs.wire_to_label and len(r1cs.wire_to_label) == r1cs.n_wires else list(range(r1cs.n_wires))
+    labels = r1cs.wire_to_label
+    if not (labels and len(labels) == r1cs.n_wires):
+        labels = list(range(r1cs.n_wires))
     n_labels = max(r1cs.n_labels or 0, max(labels) + 1)
     header = (struct.pack("<I", FIELD_BYTES) + _element_bytes(R)
               + struct.pack("<IIIIQI", r1cs.n_wires, r1cs.n_public_outputs, r1cs.n_public_inputs,
                             r1cs.n_private_inputs, n_labels, r1cs.n_constraints))
     rows = b"".join(_row_bytes(a) + _row_bytes(b) + _row_bytes(c) for a, b, c in r1cs.constraints)
-    body = _section(1, header) + _section(2, rows) + _section(3, struct.pack(f"<{len(labels)}Q", *labels))
+    body = _section(1, header) + _section(2, rows) + _section(3,
+                                                              struct.pack(f"<{len(labels)}Q",
+                                                                          *labels))
     write_file_bytes(path, R1CS_MAGIC + struct.pack("<II", 1, 3) + body)
 
 # %% ../nbs/02_r1cs.ipynb #1dad78fc
@@ -627,7 +732,8 @@ def save_wtns(witness: list[int],  # field elements, wire 0 first
 
 def load_wtns(path: str | Path,  # a .wtns file (version 1 or 2), at most MAX_CIRCUIT_FILE_BYTES
              ) -> list[int]:  # the witness, wire 0 first
-    "Read an iden3 `.wtns` file: the witness values, wire 0 first; R1CSFormatError if unreadable or malformed."
+    """Read an iden3 `.wtns` file: the witness values, wire 0 first; R1CSFormatError if unreadable
+    or malformed."""
     rd = _Reader(read_file_bytes(path, magic=WTNS_MAGIC), str(path))
     sections = _read_sections(rd, WTNS_MAGIC, (1, 2), WTNS_SECTIONS)
     end = _enter(rd, sections, 1, WTNS_SECTIONS)
@@ -636,5 +742,6 @@ def load_wtns(path: str | Path,  # a .wtns file (version 1 or 2), at most MAX_CI
     _leave(rd, end)
     end = _enter(rd, sections, 2, WTNS_SECTIONS)
     if end - rd.pos != n * FIELD_BYTES:
-        raise rd.fail(f"the header announces {n} values ({n * FIELD_BYTES} bytes), the section has {end - rd.pos} bytes")
+        raise rd.fail(f"the header announces {n} values ({n * FIELD_BYTES} bytes), the section "
+                      f"has {end - rd.pos} bytes")
     return [rd.element(f"witness value {i}") for i in range(n)]

@@ -40,22 +40,33 @@ __all__ = ['L2_BLOCK_TIME', 'L1_BLOCK_TIME', 'DERIVATION_VERSION_0', 'FRAME_OVER
            'derive_chain', 'Devnet']
 
 # %% ../nbs/09_rollup.ipynb #11594125
-L2_BLOCK_TIME: int = 2                       # seconds; derivation.md "l2_block_time ... (2s on Optimism)"
+# seconds; derivation.md "l2_block_time ... (2s on Optimism)"
+L2_BLOCK_TIME: int = 2
 L1_BLOCK_TIME: int = 12                      # seconds; post-merge Ethereum slot time
-DERIVATION_VERSION_0: int = 0                # batcher tx version byte: frames follow (derivation.md)
-FRAME_OVERHEAD: int = 23                     # 16 + 2 + 4 + 1 bytes of fixed frame metadata (derivation.md)
+# batcher tx version byte: frames follow (derivation.md)
+DERIVATION_VERSION_0: int = 0
+# 16 + 2 + 4 + 1 bytes of fixed frame metadata (derivation.md)
+FRAME_OVERHEAD: int = 23
 MAX_FRAME_DATA_LENGTH: int = 1_000_000       # frame_data_length cap (derivation.md, "Frame Format")
-MAX_RLP_BYTES_PER_CHANNEL: int = 10_000_000  # decompression limit, Bedrock value (Protocol Parameters table)
-MAX_CHANNEL_BANK_SIZE: int = 100_000_000     # channel-bank pruning limit, Bedrock value (Protocol Parameters table)
-CHANNEL_BANK_FRAME_OVERHEAD: int = 200       # bytes counted per buffered frame when pruning (derivation.md, "Pruning")
+# decompression limit, Bedrock value (Protocol Parameters table)
+MAX_RLP_BYTES_PER_CHANNEL: int = 10_000_000
+# channel-bank pruning limit, Bedrock value (Protocol Parameters table)
+MAX_CHANNEL_BANK_SIZE: int = 100_000_000
+# bytes counted per buffered frame when pruning (derivation.md, "Pruning")
+CHANNEL_BANK_FRAME_OVERHEAD: int = 200
 CHANNEL_TIMEOUT: int = 50                    # L1 blocks; Granite constant (granite/derivation.md)
-SEQUENCING_WINDOW_SIZE: int = 3600           # L1 blocks (12 h); OP Mainnet rollup config seq_window_size
-MAX_SEQUENCER_DRIFT: int = 1800              # seconds; Fjord constant (derivation.md, Protocol Parameters)
-SINGULAR_BATCH_TYPE: int = 0                 # batch_version of a singular batch; 1 = span batch (Delta)
+# L1 blocks (12 h); OP Mainnet rollup config seq_window_size
+SEQUENCING_WINDOW_SIZE: int = 3600
+# seconds; Fjord constant (derivation.md, Protocol Parameters)
+MAX_SEQUENCER_DRIFT: int = 1800
+# batch_version of a singular batch; 1 = span batch (Delta)
+SINGULAR_BATCH_TYPE: int = 0
 OUTPUT_VERSION_V0: bytes = bytes(32)         # output root version 0 (proposals.md)
 L2_CHAIN_ID: int = 901                       # chain id of the OP Stack local devnet L2
-L2_TO_L1_MESSAGE_PASSER: bytes = bytes.fromhex("4200000000000000000000000000000000000016")  # predeploy address
-BATCH_INBOX_ADDRESS: bytes = bytes.fromhex("ff00000000000000000000000000000000000901")     # convention 0xff00…<chain id>
+# predeploy address
+L2_TO_L1_MESSAGE_PASSER: bytes = bytes.fromhex("4200000000000000000000000000000000000016")
+# convention 0xff00…<chain id>
+BATCH_INBOX_ADDRESS: bytes = bytes.fromhex("ff00000000000000000000000000000000000901")
 
 # %% ../nbs/09_rollup.ipynb #54f47c53
 class RollupError(ValueError):
@@ -76,21 +87,33 @@ class ChannelError(RollupError):
 # %% ../nbs/09_rollup.ipynb #871fd0c7
 def _require_bytes32(value: bytes, name: str) -> None:
     if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
-        got = f"{len(value)} bytes" if isinstance(value, (bytes, bytearray)) else type(value).__name__
+        got = (
+            f"{len(value)} bytes" if isinstance(value, (bytes, bytearray)) else type(value).__name__
+        )
         raise OutputRootError(f"{name} must be 32 bytes, got {got}")
 
 def output_root(state_root: bytes,                  # L2 state root (32 bytes)
-                message_passer_storage_root: bytes, # storage root of the L2ToL1MessagePasser (32 bytes)
+                message_passer_storage_root: bytes, # storage root of the L2ToL1MessagePasser (32
+                                                    # bytes)
                 block_hash: bytes,                  # hash of the L2 block (32 bytes)
                 version: bytes = OUTPUT_VERSION_V0, # output version; only bytes32(0) is defined
                 ) -> bytes:
-    "The L2 output root: keccak256(version ‖ state_root ‖ message_passer_storage_root ‖ block_hash)."
-    for value, name in ((version, "version"), (state_root, "state_root"),
-                        (message_passer_storage_root, "message_passer_storage_root"), (block_hash, "block_hash")):
+    """The L2 output root: keccak256(version ‖ state_root ‖ message_passer_storage_root ‖
+    block_hash)."""
+    for value, name in (
+        (version, "version"),
+        (state_root, "state_root"),
+        (message_passer_storage_root, "message_passer_storage_root"),
+        (block_hash, "block_hash"),
+    ):
         _require_bytes32(value, name)
     if bytes(version) != OUTPUT_VERSION_V0:
-        raise OutputRootError(f"unknown output root version 0x{bytes(version).hex()}; only version 0 is defined")
-    return keccak(bytes(version) + bytes(state_root) + bytes(message_passer_storage_root) + bytes(block_hash))
+        raise OutputRootError(
+            f"unknown output root version 0x{bytes(version).hex()}; only version 0 is defined"
+        )
+    return keccak(
+        bytes(version) + bytes(state_root) + bytes(message_passer_storage_root) + bytes(block_hash)
+    )
 
 # %% ../nbs/09_rollup.ipynb #b5ee32c8
 @dataclass(frozen=True)
@@ -107,12 +130,20 @@ class Frame:
         if not 0 <= self.frame_number < 1 << 16:
             raise FrameError(f"frame_number {self.frame_number} is not a uint16")
         if len(self.frame_data) > MAX_FRAME_DATA_LENGTH:
-            raise FrameError(f"frame_data is {len(self.frame_data)} bytes, over the cap of {MAX_FRAME_DATA_LENGTH}")
+            raise FrameError(
+                f"frame_data is {len(self.frame_data)} bytes, over the cap of"
+                f" {MAX_FRAME_DATA_LENGTH}"
+            )
 
 def encode_frame(frame: Frame) -> bytes:
     "The frame's wire encoding (without the batcher transaction's version byte)."
-    return (frame.channel_id + frame.frame_number.to_bytes(2, "big") + len(frame.frame_data).to_bytes(4, "big")
-            + frame.frame_data + (b"\x01" if frame.is_last else b"\x00"))
+    return (
+        frame.channel_id
+        + frame.frame_number.to_bytes(2, "big")
+        + len(frame.frame_data).to_bytes(4, "big")
+        + frame.frame_data
+        + (b"\x01" if frame.is_last else b"\x00")
+    )
 
 def encode_batcher_tx(frames: Sequence[Frame]) -> bytes:
     "Batcher transaction data: the version byte 0 followed by the frames."
@@ -124,24 +155,35 @@ def encode_batcher_tx(frames: Sequence[Frame]) -> bytes:
 def _decode_frame(data: bytes, offset: int) -> tuple[Frame, int]:
     "Parse one frame starting at `offset`; return it and the offset after it."
     if len(data) - offset < FRAME_OVERHEAD:
-        raise FrameError(f"truncated frame header at byte {offset}: {len(data) - offset} bytes left, "
-                         f"a frame needs at least {FRAME_OVERHEAD}")
+        raise FrameError(
+            f"truncated frame header at byte {offset}: {len(data) - offset} bytes left, "
+            f"a frame needs at least {FRAME_OVERHEAD}"
+        )
     channel_id = data[offset:offset + 16]
     frame_number = int.from_bytes(data[offset + 16:offset + 18], "big")
     length = int.from_bytes(data[offset + 18:offset + 22], "big")
     if length > MAX_FRAME_DATA_LENGTH:
-        raise FrameError(f"frame_data_length {length} at byte {offset + 18} is over the cap of {MAX_FRAME_DATA_LENGTH}")
+        raise FrameError(
+            f"frame_data_length {length} at byte {offset + 18} is over the cap of"
+            f" {MAX_FRAME_DATA_LENGTH}"
+        )
     start = offset + 22
     if start + length + 1 > len(data):
-        raise FrameError(f"frame_data_length {length} at byte {offset + 18} runs past the end of the data "
-                         f"({len(data) - start} bytes left, {length + 1} needed with is_last)")
+        raise FrameError(
+            f"frame_data_length {length} at byte {offset + 18} runs past the end of the data "
+            f"({len(data) - start} bytes left, {length + 1} needed with is_last)"
+        )
     is_last = data[start + length]
     if is_last > 1:
         raise FrameError(f"is_last byte at {start + length} is {is_last}, must be 0 or 1")
-    return Frame(bytes(channel_id), frame_number, bytes(data[start:start + length]), bool(is_last)), start + length + 1
+    return (
+        Frame(bytes(channel_id), frame_number, bytes(data[start : start + length]), bool(is_last)),
+        start + length + 1,
+    )
 
 def decode_frames(data: bytes) -> list[Frame]:
-    "All frames of a batcher transaction's data (version byte included); any malformation raises `FrameError`."
+    """All frames of a batcher transaction's data (version byte included); any malformation raises
+    `FrameError`."""
     if len(data) == 0:
         raise FrameError("empty batcher transaction data: no version byte")
     if data[0] != DERIVATION_VERSION_0:
@@ -175,7 +217,11 @@ class SingularBatch:
 def encode_batch(batch: SingularBatch) -> bytes:
     "The batch encoding: version byte 0 followed by the RLP list of its fields."
     return bytes([SINGULAR_BATCH_TYPE]) + rlp.encode(
-        [batch.parent_hash, batch.epoch_number, batch.epoch_hash, batch.timestamp, list(batch.transactions)])
+        [
+            batch.parent_hash, batch.epoch_number, batch.epoch_hash, batch.timestamp,
+            list(batch.transactions),
+        ]
+    )
 
 def _rlp_uint(item: object, name: str) -> int:
     if not isinstance(item, bytes) or (item[:1] == b"\x00"):
@@ -207,13 +253,15 @@ def decode_batch(data: bytes) -> SingularBatch:
 
 # %% ../nbs/09_rollup.ipynb #5049e1bd
 def encode_channel(batches: Sequence[SingularBatch]) -> bytes:
-    "Channel bytes: zlib(rlp(batch_0) ++ rlp(batch_1) ++ …), each batch an RLP string of its typed encoding."
+    """Channel bytes: zlib(rlp(batch_0) ++ rlp(batch_1) ++ …), each batch an RLP string of its typed
+    encoding."""
     return zlib.compress(b"".join(rlp.encode(encode_batch(b)) for b in batches))
 
 def read_channel(data: bytes,                                     # the channel's compressed bytes
                  max_rlp_bytes: int = MAX_RLP_BYTES_PER_CHANNEL,  # decompression limit
                  ) -> tuple[list[SingularBatch], RollupError | None]:
-    "The batches of a channel up to the first bad one, and the error that stopped reading (None if none)."
+    """The batches of a channel up to the first bad one, and the error that stopped reading (None if
+    none)."""
     decompressor = zlib.decompressobj()
     try:
         stream = decompressor.decompress(data, max_rlp_bytes)
@@ -221,16 +269,22 @@ def read_channel(data: bytes,                                     # the channel'
         return [], ChannelError(f"channel data is not a zlib stream: {e}")
     cut_by_limit = not decompressor.eof and len(stream) == max_rlp_bytes
     if not decompressor.eof and not cut_by_limit:
-        return [], ChannelError(f"zlib stream of the channel ends early after {len(stream)} decompressed bytes")
+        return [], ChannelError(
+            f"zlib stream of the channel ends early after {len(stream)} decompressed bytes"
+        )
     batches, offset = [], 0
     while offset < len(stream):
         item, end = _consume_rlp(stream, offset)
         if item is None and cut_by_limit:
             break   # a batch cut by the decompression limit: keep the ones before it (spec)
         if item is None:
-            return batches, ChannelError(f"malformed or truncated RLP batch at byte {offset} of the decompressed channel")
+            return batches, ChannelError(
+                f"malformed or truncated RLP batch at byte {offset} of the decompressed channel"
+            )
         if not isinstance(item, bytes):
-            return batches, ChannelError(f"channel item at byte {offset} is an RLP list, expected a byte string")
+            return batches, ChannelError(
+                f"channel item at byte {offset} is an RLP list, expected a byte string"
+            )
         try:
             batches.append(decode_batch(item))
         except BatchError as e:
@@ -238,7 +292,10 @@ def read_channel(data: bytes,                                     # the channel'
         offset = end
     return batches, None
 
-def decode_channel(data: bytes, max_rlp_bytes: int = MAX_RLP_BYTES_PER_CHANNEL) -> list[SingularBatch]:
+
+def decode_channel(
+    data: bytes, max_rlp_bytes: int = MAX_RLP_BYTES_PER_CHANNEL
+) -> list[SingularBatch]:
     "All batches of a channel; bad data raises `ChannelError` or `BatchError`."
     batches, error = read_channel(data, max_rlp_bytes)
     if error is not None:
@@ -246,7 +303,8 @@ def decode_channel(data: bytes, max_rlp_bytes: int = MAX_RLP_BYTES_PER_CHANNEL) 
     return batches
 
 def _consume_rlp(stream: bytes, offset: int) -> tuple[object, int]:
-    "One RLP item at `offset` and the offset after it, or (None, offset) if it is malformed or truncated."
+    """One RLP item at `offset` and the offset after it, or (None, offset) if it is malformed or
+    truncated."""
     try:
         item, _, end = rlp.codec.consume_item(stream, offset)
     except (rlp.exceptions.DecodingError, IndexError):
@@ -254,13 +312,18 @@ def _consume_rlp(stream: bytes, offset: int) -> tuple[object, int]:
     return (item, end) if end <= len(stream) else (None, offset)
 
 def split_channel(channel_id: bytes, data: bytes, max_frame_size: int) -> list[Frame]:
-    "Cut channel bytes into frames whose encodings are at most `max_frame_size` bytes; the last one closes."
+    """Cut channel bytes into frames whose encodings are at most `max_frame_size` bytes; the last
+    one closes."""
     room = min(max_frame_size - FRAME_OVERHEAD, MAX_FRAME_DATA_LENGTH)
     if room < 1:
-        raise ChannelError(f"max_frame_size {max_frame_size} leaves no room for data (overhead {FRAME_OVERHEAD})")
+        raise ChannelError(
+            f"max_frame_size {max_frame_size} leaves no room for data (overhead {FRAME_OVERHEAD})"
+        )
     chunks = [data[i:i + room] for i in range(0, len(data), room)] or [b""]
     if len(chunks) > 1 << 16:
-        raise ChannelError(f"channel of {len(data)} bytes needs {len(chunks)} frames, over the uint16 frame number")
+        raise ChannelError(
+            f"channel of {len(data)} bytes needs {len(chunks)} frames, over the uint16 frame number"
+        )
     return [Frame(channel_id, i, chunk, i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
 
 # %% ../nbs/09_rollup.ipynb #5e3b52a7
@@ -268,7 +331,8 @@ def split_channel(channel_id: bytes, data: bytes, max_frame_size: int) -> list[F
 class _PendingChannel:
     channel_id: bytes
     open_l1_block: int
-    frames: dict[int, tuple[Frame, int]] = field(default_factory=dict)  # frame number -> (frame, L1 block)
+    # frame number -> (frame, L1 block)
+    frames: dict[int, tuple[Frame, int]] = field(default_factory=dict)
     end_frame_number: int | None = None
 
     @property
@@ -284,16 +348,21 @@ class ReadyChannel:
     "A complete channel read from the bank, with the L1 blocks that carried its frames."
     channel_id: bytes                          # the channel's id
     data: bytes                                # the concatenated frame data (compressed batches)
-    frame_l1_blocks: tuple[tuple[int, int], ...]  # (frame number, L1 block number) for each frame, in order
+    # (frame number, L1 block number) for each frame, in order
+    frame_l1_blocks: tuple[tuple[int, int], ...]
     open_l1_block: int                         # L1 block where the channel's first frame was seen
 
 # %% ../nbs/09_rollup.ipynb #a6fedd74
 class ChannelBank:
-    "The channel bank of the derivation pipeline: buffers frames into channels, times out and prunes them."
-    def __init__(self, channel_timeout: int = CHANNEL_TIMEOUT, max_size: int = MAX_CHANNEL_BANK_SIZE):
+    """The channel bank of the derivation pipeline: buffers frames into channels, times out and
+    prunes them."""
+    def __init__(
+        self, channel_timeout: int = CHANNEL_TIMEOUT, max_size: int = MAX_CHANNEL_BANK_SIZE
+    ):
         self.channel_timeout, self.max_size = channel_timeout, max_size
         self.queue: list[_PendingChannel] = []    # FIFO by open time
-        self.dropped: list[tuple[bytes, int, str]] = []  # (channel id, frame number, reason), for inspection
+        # (channel id, frame number, reason), for inspection
+        self.dropped: list[tuple[bytes, int, str]] = []
 
     def _timed_out(self, channel: _PendingChannel, l1_block: int) -> bool:
         return l1_block > channel.open_l1_block + self.channel_timeout
@@ -333,7 +402,8 @@ def ingest(self: ChannelBank, frame: Frame, l1_block: int) -> None:
 
 @patch
 def read(self: ChannelBank, l1_block: int) -> ReadyChannel | None:
-    "Remove and return the first ready channel at L1 block `l1_block`, dropping timed-out channels first."
+    """Remove and return the first ready channel at L1 block `l1_block`, dropping timed-out channels
+    first."""
     while self.queue and self._timed_out(self.queue[0], l1_block):
         gone = self.queue.pop(0)
         self.dropped.extend((gone.channel_id, n, "channel timed out") for n in gone.frames)
@@ -341,12 +411,17 @@ def read(self: ChannelBank, l1_block: int) -> ReadyChannel | None:
         if channel.is_ready() and not self._timed_out(channel, l1_block):
             del self.queue[i]
             ordered = [channel.frames[n] for n in range(channel.end_frame_number + 1)]
-            return ReadyChannel(channel.channel_id, b"".join(f.frame_data for f, _ in ordered),
-                                tuple((f.frame_number, blk) for f, blk in ordered), channel.open_l1_block)
+            return ReadyChannel(
+                channel.channel_id,
+                b"".join(f.frame_data for f, _ in ordered),
+                tuple((f.frame_number, blk) for f, blk in ordered),
+                channel.open_l1_block,
+            )
     return None
 
 # %% ../nbs/09_rollup.ipynb #ab535678
-SECP256K1_N: int = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # group order (SEC 2)
+# group order (SEC 2)
+SECP256K1_N: int = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 class TransactionError(RollupError):
     "A transaction that must not be applied."
@@ -384,14 +459,20 @@ class Transaction:
         for name in ("nonce", "gas_price", "gas", "value", "v", "r", "s"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value < 1 << 256:
-                raise InvalidTransactionEncoding(f"{name} must be an unsigned 256-bit integer, got {value!r}")
+                raise InvalidTransactionEncoding(
+                    f"{name} must be an unsigned 256-bit integer, got {value!r}"
+                )
         if self.to is not None and (not isinstance(self.to, bytes) or len(self.to) != 20):
             raise InvalidTransactionEncoding(f"to must be 20 bytes or None, got {self.to!r}")
 
     def encode(self) -> bytes:
         "The RLP encoding (an EIP-2718 legacy transaction)."
-        return rlp.encode([self.nonce, self.gas_price, self.gas, self.to or b"", self.value, self.data,
-                           self.v, self.r, self.s])
+        return rlp.encode(
+            [
+                self.nonce, self.gas_price, self.gas, self.to or b"", self.value, self.data, self.v,
+                self.r, self.s,
+            ]
+        )
 
     @property
     def hash(self) -> bytes:
@@ -413,15 +494,21 @@ def address_of_key(private_key: bytes) -> bytes:
     return address_of(PrivateKey(private_key).public_key.format(compressed=False))
 
 # %% ../nbs/09_rollup.ipynb #a4dac668
-def sign_transaction(private_key: bytes, *, nonce: int, to: bytes | None, value: int = 0, data: bytes = b"",
-                     gas: int = 21_000, gas_price: int = 1, chain_id: int = L2_CHAIN_ID) -> Transaction:
+def sign_transaction(
+    private_key: bytes, *, nonce: int, to: bytes | None, value: int = 0, data: bytes = b"",
+    gas: int = 21_000, gas_price: int = 1, chain_id: int = L2_CHAIN_ID,
+) -> Transaction:
     "Sign a legacy transaction with a 32-byte secp256k1 private key (EIP-155)."
     from coincurve import PrivateKey
-    Transaction(nonce, gas_price, gas, to, value, data, 0, 0, 0)   # validates the fields before signing
+    # validates the fields before signing
+    Transaction(nonce, gas_price, gas, to, value, data, 0, 0, 0)
     sig = PrivateKey(private_key).sign_recoverable(
         signing_hash(nonce, gas_price, gas, to, value, data, chain_id), hasher=None)
     r, s, recovery_id = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big"), sig[64]
-    return Transaction(nonce, gas_price, gas, to, value, data, recovery_id + 2 * chain_id + 35, r, s)
+    return Transaction(
+        nonce, gas_price, gas, to, value, data, recovery_id + 2 * chain_id + 35, r, s
+    )
+
 
 def recover_sender(tx: Transaction, chain_id: int = L2_CHAIN_ID) -> bytes:
     "The sender's address, recovered from the signature; raises `InvalidSignature`."
@@ -446,32 +533,45 @@ def _uint_field(item: object, name: str) -> int:
     return int.from_bytes(item, "big")
 
 def decode_transaction(data: bytes) -> Transaction:
-    "Decode a legacy RLP transaction; typed (EIP-2718) and malformed ones raise `InvalidTransactionEncoding`."
+    """Decode a legacy RLP transaction; typed (EIP-2718) and malformed ones raise
+    `InvalidTransactionEncoding`."""
     if not data or data[0] < 0xc0:
-        raise InvalidTransactionEncoding("not a legacy transaction (typed transactions are not supported)")
+        raise InvalidTransactionEncoding(
+            "not a legacy transaction (typed transactions are not supported)"
+        )
     try:
         items = rlp.decode(bytes(data), strict=True)
     except rlp.exceptions.DecodingError as e:
         raise InvalidTransactionEncoding(f"transaction is not valid RLP: {e}") from None
-    if not isinstance(items, list) or len(items) != 9 or not all(isinstance(i, bytes) for i in items):
+    if (
+        not isinstance(items, list)
+        or len(items) != 9
+        or not all(isinstance(i, bytes) for i in items)
+    ):
         raise InvalidTransactionEncoding("a legacy transaction is an RLP list of 9 byte strings")
     nonce, gas_price, gas, to, value, data_, v, r, s = items
     if len(to) not in (0, 20):
         raise InvalidTransactionEncoding(f"to must be empty or 20 bytes, got {len(to)}")
-    return Transaction(_uint_field(nonce, "nonce"), _uint_field(gas_price, "gas_price"), _uint_field(gas, "gas"),
-                       to or None, _uint_field(value, "value"), data_, _uint_field(v, "v"),
-                       _uint_field(r, "r"), _uint_field(s, "s"))
+    return Transaction(
+        _uint_field(nonce, "nonce"),
+        _uint_field(gas_price, "gas_price"),
+        _uint_field(gas, "gas"), to or None, _uint_field(value, "value"), data_,
+        _uint_field(v, "v"), _uint_field(r, "r"), _uint_field(s, "s"),
+    )
 
 # %% ../nbs/09_rollup.ipynb #b5184c0e
 from .gadgets import SparseMerkleTree, empty_subtree_roots
-from .evm_circuit import (Account, State, account_leaf, code_commitment, storage_leaf,
-                                   deploy_code as _deploy_code, set_account as _set_account, set_storage as _set_storage)
+from lumoz_ref.evm_circuit import (
+    Account, State, account_leaf, code_commitment, storage_leaf, deploy_code as _deploy_code,
+    set_account as _set_account, set_storage as _set_storage,
+)
 
 ACCOUNT_TREE_DEPTH: int = 32   # bits of the address that index the account tree
 STORAGE_TREE_DEPTH: int = 32   # bits of the slot that index an account's storage tree
 
 class StateKeyCollision(TransactionError):
-    "Two different addresses (or slots) share the low bits that index the tree; whatever needs both is refused."
+    """Two different addresses (or slots) share the low bits that index the tree; whatever needs
+    both is refused."""
 
 def _address_int(address: bytes) -> int:
     if not isinstance(address, bytes) or len(address) != 20:
@@ -480,12 +580,17 @@ def _address_int(address: bytes) -> int:
 
 # %% ../nbs/09_rollup.ipynb #ee1bb717
 class L2State:
-    "The L2 world state by 20-byte address: chapter 08's `State` (Poseidon trees) plus collision checks."
-    def __init__(self, account_depth: int = ACCOUNT_TREE_DEPTH, storage_depth: int = STORAGE_TREE_DEPTH):
+    """The L2 world state by 20-byte address: chapter 08's `State` (Poseidon trees) plus collision
+    checks."""
+    def __init__(
+        self, account_depth: int = ACCOUNT_TREE_DEPTH, storage_depth: int = STORAGE_TREE_DEPTH
+    ):
         self.account_depth, self.storage_depth = account_depth, storage_depth
         self._state = State(account_depth, storage_depth)
-        self._account_index: dict[int, bytes] = {}                # tree index -> the non-empty account there
-        self._slot_index: dict[bytes, dict[int, int]] = {}        # address -> tree index -> the nonzero slot there
+        # tree index -> the non-empty account there
+        self._account_index: dict[int, bytes] = {}
+        # address -> tree index -> the nonzero slot there
+        self._slot_index: dict[bytes, dict[int, int]] = {}
 
     @property
     def empty_storage_root(self) -> int:
@@ -536,7 +641,8 @@ class L2State:
         return self._state.root.to_bytes(32, "big")
 
     def storage_root(self, address: bytes) -> bytes:
-        "The storage root of `address`, 32 bytes big-endian (the message-passer root of output roots)."
+        """The storage root of `address`, 32 bytes big-endian (the message-passer root of output
+        roots)."""
         return self.account(address).storage_root.to_bytes(32, "big")
 
 # %% ../nbs/09_rollup.ipynb #ec323d8d
@@ -546,7 +652,9 @@ def _require_free(index_map: Mapping[int, object], index: int, key: bytes | int,
     "Raise `StateKeyCollision` if a key other than `key` holds tree index `index`."
     owner = index_map.get(index, key)
     if owner != key:
-        raise StateKeyCollision(f"{what} {_show(key)} and {_show(owner)} share tree index {index:#x}")
+        raise StateKeyCollision(
+            f"{what} {_show(key)} and {_show(owner)} share tree index {index:#x}"
+        )
 
 def _sync_index(state: L2State, address: bytes, slot: int | None = None) -> None:
     "Make the index maps hold exactly what the trees hold after a write to `address` (and `slot`)."
@@ -569,15 +677,19 @@ def set_account(state: L2State, address: bytes, account: Account) -> None:
     _sync_index(state, address)
 
 def set_storage(state: L2State, address: bytes, slot: int, value: int) -> None:
-    "Write one storage word and re-commit the account's storage root (the account itself is rewritten too)."
+    """Write one storage word and re-commit the account's storage root (the account itself is
+    rewritten too)."""
     a = _address_int(address)
     _require_free(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
-    _require_free(state._slot_index.get(address, {}), slot & ((1 << state.storage_depth) - 1), slot, "slots")
+    _require_free(
+        state._slot_index.get(address, {}), slot & ((1 << state.storage_depth) - 1), slot, "slots"
+    )
     _set_storage(state._state, a, slot, value)
     _sync_index(state, address, slot)
 
 def deploy_code(state: L2State, address: bytes, code: bytes) -> None:
-    "Install `code` at `address` (genesis predeploys; contract creation is not part of the L2 here)."
+    """Install `code` at `address` (genesis predeploys; contract creation is not part of the L2
+    here)."""
     a = _address_int(address)
     _require_free(state._account_index, a & ((1 << state.account_depth) - 1), address, "addresses")
     _deploy_code(state._state, a, code)
@@ -585,13 +697,18 @@ def deploy_code(state: L2State, address: bytes, code: bytes) -> None:
 
 # %% ../nbs/09_rollup.ipynb #11e55421
 def check_state_keys(state: L2State,
-                     addresses: Iterable[bytes],                         # every account a transaction touches
-                     slots: Mapping[bytes, Iterable[int]] | None = None, # the storage slots it writes, by account
+                     # every account a transaction touches
+                     addresses: Iterable[bytes],
+                     # the storage slots it writes, by account
+                     slots: Mapping[bytes, Iterable[int]] | None = None,
                     ) -> None:
-    "Refuse (`StateKeyCollision`) keys that share a tree index with another key of the state or with each other."
+    """Refuse (`StateKeyCollision`) keys that share a tree index with another key of the state or
+    with each other."""
     groups = [(addresses, state._account_index, state.account_depth, "addresses", _address_int)]
-    groups += [(keys, state._slot_index.get(a, {}), state.storage_depth, f"slots of {_show(a)}:", int)
-               for a, keys in (slots or {}).items()]
+    groups += [
+        (keys, state._slot_index.get(a, {}), state.storage_depth, f"slots of {_show(a)}:", int)
+        for a, keys in (slots or {}).items()
+    ]
     for keys, held, depth, what, as_int in groups:
         claimed: dict[int, bytes | int] = {}
         for key in keys:
@@ -605,7 +722,8 @@ from .gadgets import MerkleProof, verify_proof
 
 @dataclass(frozen=True)
 class StateProof:
-    "A Merkle opening of one leaf of the state: an account in the account tree or a word in a storage tree."
+    """A Merkle opening of one leaf of the state: an account in the account tree or a word in a
+    storage tree."""
     root: int            # the tree root it opens (state root, or an account's storage root)
     index: int           # the leaf's index: the low `depth` bits of the address or slot
     leaf: int            # the leaf value; 0 proves absence
@@ -664,7 +782,10 @@ class Withdrawal:
     def record(self) -> tuple[tuple[int, int], ...]:
         "The (slot, word) pairs the message passer stored for this withdrawal."
         base = WITHDRAWAL_RECORD_WORDS * ((self.nonce & ((1 << 240) - 1)) + 1)
-        words = (int.from_bytes(self.sender, "big"), int.from_bytes(self.target, "big"), self.value, self.gas_limit)
+        words = (
+            int.from_bytes(self.sender, "big"), int.from_bytes(self.target, "big"), self.value,
+            self.gas_limit,
+        )
         return tuple((base + i, w) for i, w in enumerate(words))
 
 def initiate_withdrawal_calldata(target: bytes, gas_limit: int) -> bytes:
@@ -676,37 +797,59 @@ def initiate_withdrawal_calldata(target: bytes, gas_limit: int) -> bytes:
 def withdrawal_of(counter: int,                 # the message passer's slot 0 before the call
                   storage: Mapping[int, int],   # its storage after a successful call
                  ) -> Withdrawal | None:
-    "The withdrawal the message passer recorded in a call (None if its target word is not an address)."
+    """The withdrawal the message passer recorded in a call (None if its target word is not an
+    address)."""
     base = WITHDRAWAL_RECORD_WORDS * (counter + 1)
-    sender, target, value, gas_limit = (storage.get(base + i, 0) for i in range(WITHDRAWAL_RECORD_WORDS))
+    sender, target, value, gas_limit = (
+        storage.get(base + i, 0) for i in range(WITHDRAWAL_RECORD_WORDS)
+    )
     if target >> 160: return None
-    return Withdrawal(MESSAGE_VERSION << 240 | counter, sender.to_bytes(20, "big"), target.to_bytes(20, "big"), value, gas_limit)
+    return Withdrawal(
+        MESSAGE_VERSION << 240 | counter, sender.to_bytes(20, "big"), target.to_bytes(20, "big"),
+        value, gas_limit,
+    )
 
 # %% ../nbs/09_rollup.ipynb #efcb9b4c
 def prove_withdrawal(state: L2State, withdrawal: Withdrawal) -> tuple[StateProof, ...]:
     "The openings of `withdrawal`'s record in the message passer's storage."
-    return tuple(prove_storage(state, L2_TO_L1_MESSAGE_PASSER, slot) for slot, _ in withdrawal.record)
+    return tuple(
+        prove_storage(state, L2_TO_L1_MESSAGE_PASSER, slot) for slot, _ in withdrawal.record
+    )
 
 def verify_withdrawal_proof(message_passer_storage_root: bytes,  # from a proven output root
                             withdrawal: Withdrawal,               # what the portal is asked to pay
-                            proof: Sequence[StateProof],          # `prove_withdrawal(state, withdrawal)`
+                            # `prove_withdrawal(state, withdrawal)`
+                            proof: Sequence[StateProof],
                             storage_depth: int = STORAGE_TREE_DEPTH) -> bool:
     "Does `proof` show the message passer's record of `withdrawal` under this storage root?"
     root, record = int.from_bytes(message_passer_storage_root, "big"), withdrawal.record
-    well_formed = withdrawal.nonce >> 240 == MESSAGE_VERSION and not withdrawal.data and record[0][1] != 0  # a record has a sender
-    return (well_formed and len(proof) == len(record)
-            and all(p.root == root and p.index == slot & ((1 << storage_depth) - 1) and p.leaf == storage_leaf(slot, word)
-                    and p.verify() for p, (slot, word) in zip(proof, record)))
+    # a record has a sender
+    well_formed = (
+        withdrawal.nonce >> 240 == MESSAGE_VERSION and not withdrawal.data and record[0][1] != 0
+    )
+    return (
+        well_formed
+        and len(proof) == len(record)
+        and all(
+            p.root == root
+            and p.index == slot & ((1 << storage_depth) - 1)
+            and p.leaf == storage_leaf(slot, word)
+            and p.verify()
+            for p, (slot, word) in zip(proof, record)
+        )
+    )
 
 # %% ../nbs/09_rollup.ipynb #2cbb46cc
 from .evm import execute, record_trace, BlockEnv, Outcome, PETERSBURG_LIKE, TraceStep
-from .evm_circuit import intrinsic_gas   # 21000 + 4 per zero, 16 per nonzero calldata byte: chapter 08's, shared
+# 21000 + 4 per zero, 16 per nonzero calldata byte: chapter 08's, shared
+from .evm_circuit import intrinsic_gas
 
 class BlockGasLimitReached(TransactionError):
     "A transaction whose gas limit does not fit in what is left of the block."
 
 BLOCK_GAS_LIMIT: int = 30_000_000    # L2 block gas limit (OP Stack deploy-config default)
-SEQUENCER_FEE_VAULT: bytes = bytes.fromhex("4200000000000000000000000000000000000011")  # fee recipient predeploy
+# fee recipient predeploy
+SEQUENCER_FEE_VAULT: bytes = bytes.fromhex("4200000000000000000000000000000000000011")
 
 @dataclass(frozen=True)
 class Receipt:
@@ -736,38 +879,62 @@ class BlockContext:
     gas_limit: int = BLOCK_GAS_LIMIT
     chain_id: int = L2_CHAIN_ID
 
-def check_transaction(state: L2State, tx: Transaction, ctx: BlockContext, gas_available: int) -> bytes:
-    "Validate `tx` against the state without changing it; return the sender or raise a `TransactionError`."
+
+def check_transaction(
+    state: L2State, tx: Transaction, ctx: BlockContext, gas_available: int
+) -> bytes:
+    """Validate `tx` against the state without changing it; return the sender or raise a
+    `TransactionError`."""
     sender = recover_sender(tx, ctx.chain_id)
     if tx.to is None:
-        raise InvalidTransactionEncoding("contract creation (empty `to`) is not supported on this L2")
+        raise InvalidTransactionEncoding(
+            "contract creation (empty `to`) is not supported on this L2"
+        )
     account = state.account(sender)
     if tx.nonce != account.nonce:
-        raise InvalidNonce(f"transaction nonce {tx.nonce}, but sender 0x{sender.hex()} is at nonce {account.nonce}")
+        raise InvalidNonce(
+            f"transaction nonce {tx.nonce}, but sender 0x{sender.hex()} is at nonce {account.nonce}"
+        )
     if tx.gas < intrinsic_gas(tx.data):
-        raise IntrinsicGasTooLow(f"gas limit {tx.gas} is below the intrinsic gas {intrinsic_gas(tx.data)}")
+        raise IntrinsicGasTooLow(
+            f"gas limit {tx.gas} is below the intrinsic gas {intrinsic_gas(tx.data)}"
+        )
     if tx.gas > gas_available:
-        raise BlockGasLimitReached(f"gas limit {tx.gas} exceeds the {gas_available} gas left in the block")
+        raise BlockGasLimitReached(
+            f"gas limit {tx.gas} exceeds the {gas_available} gas left in the block"
+        )
     cost = tx.value + tx.gas * tx.gas_price
     if account.balance < cost:
-        raise InsufficientBalance(f"sender 0x{sender.hex()} has {account.balance} wei, needs {cost} "
-                                  "(value + gas limit × gas price)")
-    check_state_keys(state, [sender, tx.to] + ([ctx.fee_recipient] if tx.gas_price else []))  # a fee iff a price
+        raise InsufficientBalance(
+            f"sender 0x{sender.hex()} has {account.balance} wei, needs {cost} "
+            "(value + gas limit × gas price)"
+        )
+    # a fee iff a price
+    check_state_keys(state, [sender, tx.to] + ([ctx.fee_recipient] if tx.gas_price else []))
     return sender
 
 # %% ../nbs/09_rollup.ipynb #fc64f7bd
 def _call_contract(state: L2State, tx: Transaction, sender: bytes, gas: int, ctx: BlockContext):
-    "A contract call through the chapter-07 interpreter: (status, gas_left, output, storage, trace, refund)."
+    """A contract call through the chapter-07 interpreter: (status, gas_left, output, storage,
+    trace, refund)."""
     balances = {int.from_bytes(a, "big"): acct.balance for a, acct in state.accounts.items()}
     sender_int, to_int = int.from_bytes(sender, "big"), int.from_bytes(tx.to, "big")
-    balances[sender_int] = state.account(sender).balance - tx.value          # value moves before the code runs
+    # value moves before the code runs
+    balances[sender_int] = state.account(sender).balance - tx.value
     balances[to_int] = state.account(tx.to).balance + tx.value
-    result = execute(state.get_code(tx.to), calldata=tx.data, callvalue=tx.value, caller=sender_int,
-                     origin=sender_int, address=to_int, gas=gas, gas_price=tx.gas_price,
-                     storage=state.storage_words(tx.to), balances=balances,
-                     env=BlockEnv(coinbase=int.from_bytes(ctx.fee_recipient, "big"), number=ctx.number,
-                                  timestamp=ctx.timestamp, gas_limit=ctx.gas_limit),
-                     schedule=PETERSBURG_LIKE, tracer=record_trace)
+    result = execute(
+        state.get_code(tx.to), calldata=tx.data, callvalue=tx.value, caller=sender_int,
+        origin=sender_int, address=to_int, gas=gas, gas_price=tx.gas_price,
+        storage=state.storage_words(tx.to), balances=balances,
+        env=BlockEnv(
+            coinbase=int.from_bytes(ctx.fee_recipient, "big"),
+            number=ctx.number,
+            timestamp=ctx.timestamp,
+            gas_limit=ctx.gas_limit,
+        ),
+        schedule=PETERSBURG_LIKE,
+        tracer=record_trace,
+    )
     status = "success" if result.outcome is Outcome.SUCCESS else result.outcome.value
     return status, result.gas_left, result.output, result.storage, result.trace, result.refund
 
@@ -779,19 +946,23 @@ def _storage_writes(before: Mapping[int, int], after: Mapping[int, int]) -> dict
 
 def apply_transaction(state: L2State, tx: Transaction, ctx: BlockContext,
                       gas_available: int = BLOCK_GAS_LIMIT) -> Receipt:
-    "Check and apply one transaction; a rejected one raises a `TransactionError` and leaves the state as it was."
+    """Check and apply one transaction; a rejected one raises a `TransactionError` and leaves the
+    state as it was."""
     sender = check_transaction(state, tx, ctx, gas_available)
     pre_state_root, gas = state.state_root, tx.gas - intrinsic_gas(tx.data)
     trace, refund, withdrawal, writes = (), 0, None, {}
     if state.account(tx.to).code_commitment:
-        status, gas_left, output, storage_after, trace, refund = _call_contract(state, tx, sender, gas, ctx)
+        status, gas_left, output, storage_after, trace, refund = _call_contract(
+            state, tx, sender, gas, ctx
+        )
         if status == "success":
             writes = _storage_writes(state.storage_words(tx.to), storage_after)
             if tx.to == L2_TO_L1_MESSAGE_PASSER:
                 withdrawal = withdrawal_of(state.get_storage(tx.to, 0), storage_after)
     else:
         status, gas_left, output = "success", gas, b""
-    check_state_keys(state, [], {tx.to: writes})   # the last check, and still before the first write
+    # the last check, and still before the first write
+    check_state_keys(state, [], {tx.to: writes})
     gas_used = tx.gas - gas_left
     gas_used -= min(refund, gas_used // 2)
     ok, fee = status == "success", gas_used * tx.gas_price
@@ -806,7 +977,10 @@ def apply_transaction(state: L2State, tx: Transaction, ctx: BlockContext,
     if fee:
         vault = state.account(ctx.fee_recipient)
         set_account(state, ctx.fee_recipient, replace(vault, balance=vault.balance + fee))
-    return Receipt(tx.hash, sender, status, gas_used, output, pre_state_root, state.state_root, trace, withdrawal)
+    return Receipt(
+        tx.hash, sender, status, gas_used, output, pre_state_root, state.state_root, trace,
+        withdrawal,
+    )
 
 # %% ../nbs/09_rollup.ipynb #9925db08
 L1_GENESIS_TIME: int = 1_700_000_000   # timestamp of the simulated L1 block 0 (and of L2 genesis)
@@ -819,8 +993,13 @@ class L1BlockRef:
     timestamp: int    # seconds
 
 def simulated_l1_block(number: int) -> L1BlockRef:
-    "A deterministic L1 block: 12 s slots from `L1_GENESIS_TIME`, hash = keccak256('L1 block' ‖ number)."
-    return L1BlockRef(number, keccak(b"L1 block" + number.to_bytes(8, "big")), L1_GENESIS_TIME + L1_BLOCK_TIME * number)
+    """A deterministic L1 block: 12 s slots from `L1_GENESIS_TIME`, hash = keccak256('L1 block' ‖
+    number)."""
+    return L1BlockRef(
+        number,
+        keccak(b"L1 block" + number.to_bytes(8, "big")),
+        L1_GENESIS_TIME + L1_BLOCK_TIME * number,
+    )
 
 @dataclass(frozen=True)
 class BlockHeader:
@@ -839,9 +1018,15 @@ class BlockHeader:
     @property
     def hash(self) -> bytes:
         "keccak256 of the RLP list of the header fields."
-        return keccak(rlp.encode([self.parent_hash, self.number, self.timestamp, self.l1_origin_number,
-                                  self.l1_origin_hash, self.fee_recipient, self.state_root,
-                                  self.transactions_root, self.gas_used, self.gas_limit]))
+        return keccak(
+            rlp.encode(
+                [
+                    self.parent_hash, self.number, self.timestamp, self.l1_origin_number,
+                    self.l1_origin_hash, self.fee_recipient, self.state_root,
+                    self.transactions_root, self.gas_used, self.gas_limit,
+                ]
+            )
+        )
 
 @dataclass(frozen=True)
 class Block:
@@ -864,18 +1049,23 @@ def transactions_root(transactions: Sequence[Transaction]) -> bytes:
 
 def batch_of(block: Block) -> SingularBatch:
     "The sequencer batch that carries `block` to L1."
-    return SingularBatch(block.header.parent_hash, block.header.l1_origin_number, block.header.l1_origin_hash,
-                         block.header.timestamp, tuple(tx.encode() for tx in block.transactions))
+    return SingularBatch(
+        block.header.parent_hash, block.header.l1_origin_number, block.header.l1_origin_hash,
+        block.header.timestamp,
+        tuple(tx.encode() for tx in block.transactions),
+    )
 
 # %% ../nbs/09_rollup.ipynb #c5309f7d
 from .evm_circuit import CircuitConfig, PRODUCTION_SHAPE
 
 class CircuitConfigMismatch(RollupError):
-    "A rollup config whose block circuit indexes other trees or pays another fee recipient than the chain."
+    """A rollup config whose block circuit indexes other trees or pays another fee recipient than
+    the chain."""
 
 @dataclass(frozen=True)
 class RollupConfig:
-    "The parameters all nodes of one L2 chain agree on (op-node's rollup config, trimmed, plus the block circuit)."
+    """The parameters all nodes of one L2 chain agree on (op-node's rollup config, trimmed, plus the
+    block circuit)."""
     chain_id: int = L2_CHAIN_ID
     l2_genesis_time: int = L1_GENESIS_TIME       # L2 block 0's timestamp
     l1_genesis: int = 0                          # L1 origin of L2 block 0
@@ -888,25 +1078,46 @@ class RollupConfig:
     fee_recipient: bytes = SEQUENCER_FEE_VAULT
     account_depth: int = ACCOUNT_TREE_DEPTH
     storage_depth: int = STORAGE_TREE_DEPTH
-    circuit: CircuitConfig | None = None         # the circuit every block must fit; None: PRODUCTION_SHAPE at these depths
+    # the circuit every block must fit; None: PRODUCTION_SHAPE at these depths
+    circuit: CircuitConfig | None = None
 
     def __post_init__(self):
         fee_recipient = int.from_bytes(self.fee_recipient, "big")
-        if self.circuit is None:   # filled in once, here: afterwards the field always holds the chain's circuit
-            object.__setattr__(self, "circuit", replace(PRODUCTION_SHAPE, account_depth=self.account_depth,
-                                                        storage_depth=self.storage_depth, fee_recipient=fee_recipient))
+        # filled in once, here: afterwards the field always holds the chain's circuit
+        if self.circuit is None:
+            object.__setattr__(
+                self,
+                "circuit",
+                replace(
+                    PRODUCTION_SHAPE, account_depth=self.account_depth,
+                    storage_depth=self.storage_depth, fee_recipient=fee_recipient,
+                ),
+            )
         if not isinstance(self.circuit, CircuitConfig):
-            raise CircuitConfigMismatch(f"circuit must be a chapter-08 CircuitConfig, got {type(self.circuit).__name__}")
+            raise CircuitConfigMismatch(
+                f"circuit must be a chapter-08 CircuitConfig, got {type(self.circuit).__name__}"
+            )
         chain = (self.account_depth, self.storage_depth, fee_recipient)
-        circuit = (self.circuit.account_depth, self.circuit.storage_depth, self.circuit.fee_recipient)
+        circuit = (
+            self.circuit.account_depth,
+            self.circuit.storage_depth,
+            self.circuit.fee_recipient,
+        )
         if circuit != chain:
-            raise CircuitConfigMismatch(f"(account_depth, storage_depth, fee_recipient): the circuit has ({circuit[0]}, "
-                                        f"{circuit[1]}, {circuit[2]:#x}), the chain ({chain[0]}, {chain[1]}, {chain[2]:#x})")
+            raise CircuitConfigMismatch(
+                f"(account_depth, storage_depth, fee_recipient): the circuit has ({circuit[0]}, "
+                f"{circuit[1]}, {circuit[2]:#x}), the chain ({chain[0]}, {chain[1]}, {chain[2]:#x})"
+            )
 
     def hash(self) -> bytes:
-        "keccak256 of the RLP list of the fields in declaration order, the circuit as the list of its own fields."
+        """keccak256 of the RLP list of the fields in declaration order, the circuit as the list of
+        its own fields."""
         circuit = [getattr(self.circuit, f) for f in self.circuit.__dataclass_fields__]
-        return keccak(rlp.encode([circuit if f == "circuit" else getattr(self, f) for f in self.__dataclass_fields__]))
+        return keccak(
+            rlp.encode(
+                [circuit if f == "circuit" else getattr(self, f) for f in self.__dataclass_fields__]
+            )
+        )
 
 # %% ../nbs/09_rollup.ipynb #c51a7b5a
 @dataclass(frozen=True)
@@ -937,14 +1148,16 @@ class UnknownBlock(RollupError):
 class BatchInfo:
     "Where on L1 the batch of an L2 block was found."
     block_number: int
-    channel_id: bytes | None                # None for an empty batch derived after the sequencing window
+    # None for an empty batch derived after the sequencing window
+    channel_id: bytes | None
     frames: tuple[tuple[int, int], ...]     # (frame number, L1 block) of every frame of the channel
     inclusion_l1_block: int                 # L1 block in which the batch became complete
     batch: SingularBatch
 
 @dataclass(frozen=True)
 class BlockTrace:
-    "Everything a prover needs about one block: transactions, per-transaction traces and the state roots."
+    """Everything a prover needs about one block: transactions, per-transaction traces and the state
+    roots."""
     block: Block
     pre_state_root: bytes
     post_state_root: bytes
@@ -966,18 +1179,23 @@ class Output:
     @property
     def root(self) -> bytes:
         "The output root (proposals.md)."
-        return output_root(self.state_root, self.message_passer_storage_root, self.block_hash, self.version)
+        return output_root(
+            self.state_root, self.message_passer_storage_root, self.block_hash, self.version
+        )
 
 # %% ../nbs/09_rollup.ipynb #3e2ab8f1
 class RollupNode:
-    "An L2 chain with its state: builds blocks and answers what verify nodes ask (trace, batch, output)."
+    """An L2 chain with its state: builds blocks and answers what verify nodes ask (trace, batch,
+    output)."""
     def __init__(self, config: RollupConfig = RollupConfig(), genesis: Genesis = Genesis(),
                  l1: Callable[[int], L1BlockRef] = simulated_l1_block):
         self.config, self.genesis, self.l1 = config, genesis, l1
         self.state = genesis_state(config, genesis)
         origin = l1(config.l1_genesis)
-        header = BlockHeader(bytes(32), 0, config.l2_genesis_time, origin.number, origin.hash, config.fee_recipient,
-                             self.state.state_root, transactions_root(()), 0, config.block_gas_limit)
+        header = BlockHeader(
+            bytes(32), 0, config.l2_genesis_time, origin.number, origin.hash, config.fee_recipient,
+            self.state.state_root, transactions_root(()), 0, config.block_gas_limit,
+        )
         self.blocks: list[Block] = [Block(header, ())]
         self._receipts: list[tuple[Receipt, ...]] = [()]
         self._message_passer_roots: list[bytes] = [self.state.storage_root(L2_TO_L1_MESSAGE_PASSER)]
@@ -993,42 +1211,65 @@ class RollupNode:
 from .evm_circuit import EvmCircuitError, Tx, check_block_fits
 
 class BlockDoesNotFitCircuit(TransactionError):
-    "A transaction that would make its block unprovable by the chain's block circuit (`RollupConfig.circuit`)."
+    """A transaction that would make its block unprovable by the chain's block circuit
+    (`RollupConfig.circuit`)."""
 
 def circuit_transaction(tx: Transaction, sender: bytes) -> Tx:
-    "Chapter 08's view of a transaction: the recovered sender and the fields the circuit commits to."
-    return Tx(int.from_bytes(sender, "big"), int.from_bytes(tx.to, "big"), tx.value, tx.nonce, tx.gas, tx.data, tx.gas_price)
+    """Chapter 08's view of a transaction: the recovered sender and the fields the circuit commits
+    to."""
+    return Tx(
+        int.from_bytes(sender, "big"), int.from_bytes(tx.to, "big"), tx.value, tx.nonce, tx.gas,
+        tx.data, tx.gas_price,
+    )
 
 def check_block_provable(config: RollupConfig,     # the chain, with its circuit
-                         pre_state: State,         # the block's pre-state, as `L2State.circuit_state()` gives it
-                         txs: Sequence[Tx],        # the block's transactions, as `circuit_transaction` gives them
+                         pre_state: State,         # the block's pre-state, as
+                                                   # `L2State.circuit_state()` gives it
+                         txs: Sequence[Tx],        # the block's transactions, as
+                                                   # `circuit_transaction` gives them
                          post_state_root: bytes,   # the state root the L2 reached after them
                         ) -> None:
-    "Raise `BlockDoesNotFitCircuit` unless the chain's circuit proves `txs` from `pre_state` to `post_state_root`."
+    """Raise `BlockDoesNotFitCircuit` unless the chain's circuit proves `txs` from `pre_state` to
+    `post_state_root`."""
     try:
         run = check_block_fits(config.circuit, pre_state, txs)
     except EvmCircuitError as e:
-        raise BlockDoesNotFitCircuit(f"the block would not fit the chain's circuit: {type(e).__name__}: {e}") from None
+        raise BlockDoesNotFitCircuit(
+            f"the block would not fit the chain's circuit: {type(e).__name__}: {e}"
+        ) from None
     if run.post_state_root.to_bytes(32, "big") != post_state_root:
-        raise BlockDoesNotFitCircuit(f"the circuit's transition reaches state root 0x{run.post_state_root:064x}, "
-                                     f"the L2 reached 0x{post_state_root.hex()}")
+        raise BlockDoesNotFitCircuit(
+            f"the circuit's transition reaches state root 0x{run.post_state_root:064x}, "
+            f"the L2 reached 0x{post_state_root.hex()}"
+        )
 
 # %% ../nbs/09_rollup.ipynb #0c57119f
 @patch
-def build_block(self: RollupNode, timestamp: int, l1_origin: L1BlockRef, transactions: Sequence[Transaction], *,
-                skip_invalid: bool = False,  # sequencer: leave failing transactions out instead of failing
-                ) -> tuple[Block, list[tuple[Transaction, TransactionError]]]:
-    "Execute `transactions` on the head and append the block; return it and the transactions left out."
+def build_block(
+    self: RollupNode,
+    timestamp: int,
+    l1_origin: L1BlockRef,
+    transactions: Sequence[Transaction],
+    *,
+    skip_invalid: bool = False,  # sequencer: leave failing transactions out instead of
+    # failing
+) -> tuple[Block, list[tuple[Transaction, TransactionError]]]:
+    """Execute `transactions` on the head and append the block; return it and the transactions left
+    out."""
     parent, config = self.head.header, self.config
-    ctx = BlockContext(parent.number + 1, timestamp, config.fee_recipient, config.block_gas_limit, config.chain_id)
-    pre_state, state = self.state.circuit_state(), self.state   # the block's pre-state, as the circuit sees it
+    ctx = BlockContext(
+        parent.number + 1, timestamp, config.fee_recipient, config.block_gas_limit, config.chain_id
+    )
+    # the block's pre-state, as the circuit sees it
+    pre_state, state = self.state.circuit_state(), self.state
     included, receipts, left_out, circuit_txs, gas_used = [], [], [], [], 0
     for tx in transactions:
         trial = state.copy()
         try:
             receipt = apply_transaction(trial, tx, ctx, config.block_gas_limit - gas_used)
             candidate = [*circuit_txs, circuit_transaction(tx, receipt.sender)]
-            check_block_provable(config, pre_state, candidate, trial.state_root)   # the block so far plus this one
+            # the block so far plus this one
+            check_block_provable(config, pre_state, candidate, trial.state_root)
         except TransactionError as e:
             if not skip_invalid:
                 raise            # the head's state is untouched: it is replaced only below
@@ -1064,7 +1305,9 @@ def batch_info(self: RollupNode, n: int) -> BatchInfo:
     "Which channel, frames and L1 blocks carried block `n` (known for blocks derived from L1)."
     _known(self, n)
     if n not in self._batch_info:
-        raise UnknownBlock(f"block {n} was not derived from L1 data by this node (genesis, or sequenced locally)")
+        raise UnknownBlock(
+            f"block {n} was not derived from L1 data by this node (genesis, or sequenced locally)"
+        )
     return self._batch_info[n]
 
 @patch
@@ -1076,25 +1319,34 @@ def output_at(self: RollupNode, n: int) -> Output:
 
 @patch
 def state_at(self: RollupNode, n: int) -> L2State:
-    "The state after block `n`, rebuilt by re-executing blocks 1..n from genesis (for Merkle witnesses)."
+    """The state after block `n`, rebuilt by re-executing blocks 1..n from genesis (for Merkle
+    witnesses)."""
     _known(self, n)
     replay = RollupNode(self.config, self.genesis, self.l1)
     for block in self.blocks[1:n + 1]:
         h = block.header
-        replay.build_block(h.timestamp, L1BlockRef(h.l1_origin_number, h.l1_origin_hash, 0), block.transactions)
+        replay.build_block(
+            h.timestamp, L1BlockRef(h.l1_origin_number, h.l1_origin_hash, 0), block.transactions
+        )
     return replay.state
 
 # %% ../nbs/09_rollup.ipynb #e7e338f8
 def circuit_transactions(node: RollupNode,  # a node that has blocks first+1..last
-                         first: int,        # the range starts after this block (its state is the pre-state)
+                         first: int,        # the range starts after this block (its state is the
+                                            # pre-state)
                          last: int,         # and ends with this block
                         ) -> list[Tx]:
-    "The transactions of blocks first+1..last as chapter 08's `Tx`s (senders as their receipts recovered them)."
-    if not 0 <= first <= last: raise UnknownBlock(f"the range ({first}, {last}] is not a range of blocks")
+    """The transactions of blocks first+1..last as chapter 08's `Tx`s (senders as their receipts
+    recovered them)."""
+    if not 0 <= first <= last:
+        raise UnknownBlock(f"the range ({first}, {last}] is not a range of blocks")
     txs = []
     for n in range(first + 1, last + 1):
         trace = node.block_trace(n)
-        txs += [circuit_transaction(tx, receipt.sender) for tx, receipt in zip(trace.transactions, trace.receipts)]
+        txs += [
+            circuit_transaction(tx, receipt.sender)
+            for tx, receipt in zip(trace.transactions, trace.receipts)
+        ]
     return txs
 
 # %% ../nbs/09_rollup.ipynb #1ee9e3ed
@@ -1111,7 +1363,8 @@ class Sequencer:
         self.mempool.append(tx)
 
     def l1_origin(self, timestamp: int) -> L1BlockRef:
-        "The L1 origin of a block at `timestamp`: the head's origin or the next L1 block once it exists."
+        """The L1 origin of a block at `timestamp`: the head's origin or the next L1 block once it
+        exists."""
         current = self.node.l1(self.node.head.header.l1_origin_number)
         following = self.node.l1(current.number + 1)
         return following if following.timestamp <= timestamp else current
@@ -1121,7 +1374,9 @@ class Sequencer:
         timestamp = self.node.head.header.timestamp + self.node.config.block_time
         origin = self.l1_origin(timestamp)
         drifted = timestamp > origin.timestamp + self.node.config.max_sequencer_drift
-        block, left_out = self.node.build_block(timestamp, origin, [] if drifted else self.mempool, skip_invalid=True)
+        block, left_out = self.node.build_block(
+            timestamp, origin, [] if drifted else self.mempool, skip_invalid=True
+        )
         if not drifted:
             self.rejected.extend(left_out)
             self.mempool = []
@@ -1141,13 +1396,18 @@ class InMemoryBatchInbox:
         "Record one batcher transaction included in L1 block `l1_block`."
         self.entries.append((l1_block, bytes(batcher_tx_data)))
 
-DEFAULT_MAX_FRAME_SIZE: int = 120_000 - 1   # op-batcher's default max L1 tx size minus the version byte
+# op-batcher's default max L1 tx size minus the version byte
+DEFAULT_MAX_FRAME_SIZE: int = 120_000 - 1
 
 class Batcher:
     "Turns L2 blocks into channels, frames and batcher transactions."
     def __init__(self, inbox: BatchInboxSink, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
                  blocks_per_channel: int = 6, frames_per_tx: int = 1, txs_per_l1_block: int = 4):
-        self.inbox, self.max_frame_size, self.blocks_per_channel = inbox, max_frame_size, blocks_per_channel
+        self.inbox, self.max_frame_size, self.blocks_per_channel = (
+            inbox,
+            max_frame_size,
+            blocks_per_channel,
+        )
         self.frames_per_tx, self.txs_per_l1_block = frames_per_tx, txs_per_l1_block
         self.pending: list[Block] = []
         self.queue: list[Frame] = []
@@ -1170,7 +1430,8 @@ class Batcher:
         self.pending = []
 
     def post(self, l1_block: int) -> int:
-        "Post queued frames into L1 block `l1_block`; return how many batcher transactions were sent."
+        """Post queued frames into L1 block `l1_block`; return how many batcher transactions were
+        sent."""
         sent = 0
         while self.queue and sent < self.txs_per_l1_block:
             frames, self.queue = self.queue[:self.frames_per_tx], self.queue[self.frames_per_tx:]
@@ -1181,8 +1442,11 @@ class Batcher:
 # %% ../nbs/09_rollup.ipynb #bf65dee3
 DEPOSIT_TX_TYPE: int = 0x7e   # deposited transactions' EIP-2718 type (deposits.md)
 
-def check_batch(config: RollupConfig, batch: SingularBatch, safe_head: BlockHeader, inclusion_block: int,
-                l1_head: int, l1: Callable[[int], L1BlockRef]) -> tuple[str, str]:
+
+def check_batch(
+    config: RollupConfig, batch: SingularBatch, safe_head: BlockHeader, inclusion_block: int,
+    l1_head: int, l1: Callable[[int], L1BlockRef],
+) -> tuple[str, str]:
     "The batch queue's verdict on `batch`: ('accept' | 'drop' | 'future' | 'undecided', reason)."
     next_timestamp = safe_head.timestamp + config.block_time
     if batch.timestamp > next_timestamp:
@@ -1192,10 +1456,19 @@ def check_batch(config: RollupConfig, batch: SingularBatch, safe_head: BlockHead
     if batch.parent_hash != safe_head.hash:
         return "drop", "parent hash is not the safe head's hash"
     if batch.epoch_number + config.seq_window_size < inclusion_block:
-        return "drop", f"included in L1 block {inclusion_block}, after the sequencing window of epoch {batch.epoch_number}"
+        return (
+            "drop",
+            (
+                f"included in L1 block {inclusion_block}, after the sequencing window of epoch"
+                f" {batch.epoch_number}"
+            ),
+        )
     epoch = safe_head.l1_origin_number
     if not epoch <= batch.epoch_number <= epoch + 1:
-        return "drop", f"epoch {batch.epoch_number} is not the safe head's epoch {epoch} or the next"
+        return (
+            "drop",
+            f"epoch {batch.epoch_number} is not the safe head's epoch {epoch} or the next",
+        )
     if batch.epoch_number == epoch + 1 and epoch + 1 > l1_head:
         return "undecided", f"L1 block {epoch + 1} not seen yet"
     origin = l1(batch.epoch_number)
@@ -1217,7 +1490,8 @@ class _QueuedBatch:
     channel: ReadyChannel
 
 def _apply_batch(node: RollupNode, queued: _QueuedBatch) -> bool:
-    "Execute an accepted batch on the node; False (and a log line) if its transactions do not all apply."
+    """Execute an accepted batch on the node; False (and a log line) if its transactions do not all
+    apply."""
     batch = queued.batch
     try:
         txs = [decode_transaction(t) for t in batch.transactions]
@@ -1225,8 +1499,10 @@ def _apply_batch(node: RollupNode, queued: _QueuedBatch) -> bool:
     except TransactionError as e:
         node.log.append(f"L1 {queued.inclusion_block}: batch for t={batch.timestamp} dropped: {e}")
         return False
-    node._batch_info[block.number] = BatchInfo(block.number, queued.channel.channel_id,
-                                               queued.channel.frame_l1_blocks, queued.inclusion_block, batch)
+    node._batch_info[block.number] = BatchInfo(
+        block.number, queued.channel.channel_id, queued.channel.frame_l1_blocks,
+        queued.inclusion_block, batch,
+    )
     return True
 
 def _derive_empty_batch(node: RollupNode, l1_block: int) -> None:
@@ -1237,18 +1513,25 @@ def _derive_empty_batch(node: RollupNode, l1_block: int) -> None:
     origin = epoch if timestamp < following.timestamp else following
     block, _ = node.build_block(timestamp, origin, [])
     node._batch_info[block.number] = BatchInfo(block.number, None, (), l1_block, batch_of(block))
-    node.log.append(f"L1 {l1_block}: sequencing window of epoch {epoch.number} passed, empty block {block.number}")
+    node.log.append(
+        f"L1 {l1_block}: sequencing window of epoch {epoch.number} passed, empty block"
+        f" {block.number}"
+    )
 
 def _advance_safe_head(node: RollupNode, queue: list[_QueuedBatch], l1_block: int) -> None:
     "Apply every batch that the batch queue accepts at L1 block `l1_block`, in order of inclusion."
     while True:
         accepted = None
         for queued in list(queue):
-            verdict, reason = check_batch(node.config, queued.batch, node.head.header, queued.inclusion_block,
-                                          l1_block, node.l1)
+            verdict, reason = check_batch(
+                node.config, queued.batch, node.head.header, queued.inclusion_block, l1_block,
+                node.l1,
+            )
             if verdict == "drop":
                 queue.remove(queued)
-                node.log.append(f"L1 {l1_block}: batch for t={queued.batch.timestamp} dropped: {reason}")
+                node.log.append(
+                    f"L1 {l1_block}: batch for t={queued.batch.timestamp} dropped: {reason}"
+                )
             elif verdict == "accept":
                 queue.remove(queued)
                 accepted = queued
@@ -1264,9 +1547,11 @@ def _advance_safe_head(node: RollupNode, queue: list[_QueuedBatch], l1_block: in
 
 # %% ../nbs/09_rollup.ipynb #9e748ef0
 def derive_chain(config: RollupConfig, genesis: Genesis,
-                 inbox: Iterable[tuple[int, bytes]],           # (L1 block, batcher tx data), in L1 order
+                 inbox: Iterable[tuple[int, bytes]],           # (L1 block, batcher tx data), in L1
+                                                               # order
                  *, l1: Callable[[int], L1BlockRef] = simulated_l1_block,
-                 l1_head: int | None = None,                   # last L1 block to read (default: last with data)
+                 l1_head: int | None = None,                   # last L1 block to read (default:
+                                                               # last with data)
                  ) -> RollupNode:
     "Re-derive the L2 chain from batch-inbox data alone; returns the verifier's node."
     node = RollupNode(config, genesis, l1)
@@ -1296,14 +1581,21 @@ def derive_chain(config: RollupConfig, genesis: Genesis,
 # %% ../nbs/09_rollup.ipynb #34cf40be
 class Devnet:
     "A sequencer and a batcher posting to a batch inbox, driven by the simulated 2 s / 12 s clocks."
-    def __init__(self, config: RollupConfig = RollupConfig(), genesis: Genesis = Genesis(), *,
-                 l1: Callable[[int], L1BlockRef] = simulated_l1_block, inbox: BatchInboxSink | None = None,
-                 **batcher_options):
+    def __init__(
+        self,
+        config: RollupConfig = RollupConfig(),
+        genesis: Genesis = Genesis(),
+        *,
+        l1: Callable[[int], L1BlockRef] = simulated_l1_block,
+        inbox: BatchInboxSink | None = None,
+        **batcher_options
+    ):
         self.config, self.genesis, self.l1 = config, genesis, l1
         self.sequencer = Sequencer(config, genesis, l1)
         self.inbox = inbox if inbox is not None else InMemoryBatchInbox()
         self.batcher = Batcher(self.inbox, **batcher_options)
-        self.l1_block = config.l1_genesis      # the L1 block the batcher posted into last (or genesis)
+        # the L1 block the batcher posted into last (or genesis)
+        self.l1_block = config.l1_genesis
 
     @property
     def node(self) -> RollupNode:
@@ -1311,7 +1603,8 @@ class Devnet:
         return self.sequencer.node
 
     def step(self, transactions: Iterable[Transaction] = ()) -> Block:
-        "Submit `transactions`, produce the next L2 block, and let the batcher post on a new L1 slot."
+        """Submit `transactions`, produce the next L2 block, and let the batcher post on a new L1
+        slot."""
         for tx in transactions:
             self.sequencer.submit(tx)
         block = self.sequencer.produce_block()
@@ -1322,7 +1615,8 @@ class Devnet:
         return block
 
     def flush(self) -> int:
-        "Close the open channel and post every queued frame, one L1 block after another; the last L1 block."
+        """Close the open channel and post every queued frame, one L1 block after another; the last
+        L1 block."""
         self.batcher.close_channel()
         while self.batcher.queue:
             self.l1_block += 1

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lumoz_ref.dispute as dispute
-from lumoz_ref.dispute import (DISPUTE_CIRCUIT, MAX_AMOUNT, MAX_DURATION, MAX_L2_BLOCKS, MAX_SCENARIO_BYTES, BindingProofSystem,
-                               ScenarioError, build_l2, load_scenario, run_scenario)
+from lumoz_ref.dispute import (DISPUTE_CIRCUIT, BindingProofSystem)
+from lumoz_ref.scenarios import (MAX_AMOUNT, MAX_DURATION, MAX_L2_BLOCKS, MAX_SCENARIO_BYTES, ScenarioError, build_l2, load_scenario, run_scenario)
 from lumoz_ref.evm_circuit import CircuitLimitExceeded, apply_block, build_block_circuit, check_block_fits
 from lumoz_ref.l1 import ether, groth16_verifier_gas
 from lumoz_ref.rollup import circuit_transactions
@@ -218,15 +218,20 @@ def run(name):
 def test_honest_scenario_every_output_stands():
     out = run("honest")
     assert [g.status for g in out.games] == ["DEFENDER_WINS", "DEFENDER_WINS"]
-    assert out.games[0].challenger == "challenger" and out.games[0].prover == "prover"
+    assert out.games[0].challenger == "challenger" and out.games[0].prover == "prover network"
     assert all(out.checks.values()), out.checks
     assert out.anchor_l2_block == 8
     start, end = out.balances["challenger"]
     assert start - end == ether(1)                    # the mistaken challenger lost its bond ...
-    start, end = out.balances["prover"]
-    assert end - start == ether(1)                    # ... to the prover
-    assert [e.step for e in out.timeline if e.actor == "prover"][:4] == ["sync", "inputs", "request", "proof"]
-    assert out.l1_gas["prove"][0] == 1 and out.l1_gas["prove"][1] > groth16_verifier_gas(4)   # four public inputs: chapter 08
+    start, end = out.balances["prover network"]
+    assert end - start == ether(1)                    # ... to the prover network (its verifier oracle proved)
+    assert [e.step for e in out.timeline if e.actor == "verify nodes"][:3] == ["sync", "inputs", "task"]
+    steps = [e.step for e in out.timeline]
+    assert steps.index("commit") < steps.index("reveal") < steps.index("quorum") < steps.index("proof")
+    assert out.network["miners"]["m0"]["earned"] > 0 and out.checks["tokens_conserved"]
+    assert out.l1_gas["relay"][0] >= 1 and out.l1_gas["relay"][1] > groth16_verifier_gas(4)   # four public inputs: chapter 08
+    assert [p["game"] for p in out.proofs] == [0] and len(out.proofs[0]["public_inputs"]) == 4
+    assert len(out.snapshots) == len(out.timeline)
     assert out.withdrawals == {3: "finalized"}
     start, end = out.balances["alice"]
     assert end - start == ether(1)
@@ -249,7 +254,7 @@ def test_fraud_scenario_invalidates_the_output_and_its_child():
 def test_prover_timeout_scenario_loses_a_correct_output():
     out = run("prover_timeout")
     assert [(g.correct, g.status) for g in out.games] == [(True, "CHALLENGER_WINS"), (True, "CHALLENGER_WINS")]
-    assert any("ProofTooLate" in e.detail for e in out.timeline)
+    assert any("settles: EXPIRED" in e.detail for e in out.timeline)    # the miner's proof came after the last round
     assert out.balances["address(0) (burned)"][1] == ether("0.08")      # the orphaned child's bond
     assert out.withdrawals == {3: "stuck"}
     assert all(out.checks.values()), out.checks
@@ -267,11 +272,11 @@ def test_front_runner_cannot_take_the_provers_reward():
     out = run("front_running")
     stolen = [e for e in out.timeline if e.actor == "front-runner"]
     assert stolen and all("InvalidProof" in e.detail for e in stolen)
-    assert out.games[0].prover == "prover" and out.games[0].status == "DEFENDER_WINS"
+    assert out.games[0].prover == "prover network" and out.games[0].status == "DEFENDER_WINS"
     start, end = out.balances["front-runner"]
     assert 0 < start - end < ether("0.01")                  # it paid gas for nothing
-    start, end = out.balances["prover"]
-    assert end - start > ether("0.99")                       # the challenger's bond, minus gas
+    start, end = out.balances["prover network"]
+    assert end - start == ether(1)                           # the challenger's bond (the claim is sent by the resolver)
     assert all(out.checks.values()), out.checks
 
 
@@ -282,7 +287,8 @@ def test_runs_are_deterministic_across_processes():
     # explicitly insecure ones, as only a test may use
     code = ("import contextlib, json, sys\n"
             "from lumoz_ref.curve import BackendUnavailable, set_backend\n"
-            "from lumoz_ref.dispute import StateTransitionProofSystem, build_l2, load_scenario, run_scenario\n"
+            "from lumoz_ref.dispute import StateTransitionProofSystem\n"
+            "from lumoz_ref.scenarios import build_l2, load_scenario, run_scenario\n"
             "with contextlib.suppress(BackendUnavailable): set_backend('native')\n"     # the same keys and proofs, faster
             "s = load_scenario(sys.argv[1]); l2 = build_l2(s); "
             "ps = StateTransitionProofSystem(l2.devnet.config, l2.genesis, insecure_seed=2025); "
@@ -296,10 +302,11 @@ def test_runs_are_deterministic_across_processes():
 def test_dishonest_prover_cannot_prove_the_fraud():
     s = dataclasses.replace(load_scenario(SCENARIOS / "fraud.toml"), prover_honest=False)
     out = run_scenario(s)
-    refusals = [e.detail for e in out.timeline if e.actor == "prover" and e.step == "proof"]
+    refusals = [e.detail for e in out.timeline if e.actor.startswith("miner") and "cannot prove" in e.detail]
     assert len(refusals) == 2, refusals
-    assert "UnsatisfiedConstraint" in refusals[0] and "post-state root matches" in refusals[0]   # no transactions lead there
-    assert "ProverStateMismatch" in refusals[1]     # the child starts from the wrong state, which the prover never had
+    assert any("UnsatisfiedConstraint" in r and "post-state root matches" in r and "game #0" in r
+               for r in refusals)                  # no transactions lead there
+    assert any("ProverStateMismatch" in r and "game #1" in r for r in refusals)   # the child starts from a wrong state
     assert out.summary.startswith("fraud caught") and all(out.checks.values())
 
 
@@ -325,7 +332,7 @@ def test_proposer_splits_a_range_that_would_not_fit_one_proof():
         assert circuit.r1cs.is_satisfied(circuit.witness), (first, last)
     out = run_scenario(s)                                          # one real proof: the challenged range 5..8
     assert [(g.l2_block_number, g.correct, g.status) for g in out.games] == [(4, True, "DEFENDER_WINS"), (8, True, "DEFENDER_WINS")]
-    assert out.games[1].prover == "prover" and all(out.checks.values()), out.checks
+    assert out.games[1].prover == "prover network" and all(out.checks.values()), out.checks
     assert any("one more block would not fit one proof" in e.detail for e in out.timeline if e.step == "proposal")
 
 
@@ -364,7 +371,8 @@ _sections = {"scenario": ["name", "description", "seed", "extra"], "l2": ["block
              "sequencer": ["faulty_output_at"], "game": ["max_challenge_duration", "max_prove_duration", "init_bond",
                                                          "challenger_bond"],
              "delays": ["dispute_game_finality", "delayed_weth", "proof_maturity"], "challenger": ["enabled", "reaction_time"],
-             "prover": ["enabled", "proving_time", "honest"], "mempool": ["front_runner"], "l1": ["gas_price"], "bogus": ["x"]}
+             "prover": ["enabled", "proving_time", "honest"], "mempool": ["front_runner"], "l1": ["gas_price"], "bogus": ["x"],
+             "network": ["miners", "verify_nodes", "commit_window", "reveal_window", "min_stake", "executor", "workers"]}
 
 
 def _render(value) -> str:

@@ -18,10 +18,12 @@ from lumoz_ref.curve import get_backend, set_backend
 from lumoz_ref.field import R
 from lumoz_ref.groth16 import MalformedKey, _h_scalars, chain_circuit, prove, setup, verify
 from lumoz_ref.qap import witness_evaluations
-from lumoz_ref.r1cs import UnsatisfiedConstraint
+from lumoz_ref.r1cs import UnsatisfiedConstraint, WitnessError
 from lumoz_ref.distributed_prover import (ChunkFailed, DistributedProver, InvalidSplit, ProverClosed,
-                                          UnsupportedExecutor, bench_distributed, coset_evaluations, coset_shift,
-                                          four_step_ntt, h_from_cosets, prove_distributed, split_key)
+                                          SnarkjsFailed, UnsupportedExecutor, bench_distributed,
+                                          bench_snarkjs, coset_evaluations, coset_shift, four_step_ntt,
+                                          h_from_cosets, prove_distributed, snarkjs_ptau, split_key)
+from lumoz_ref import distributed_prover
 from lumoz_ref.poly import ntt
 
 
@@ -142,8 +144,13 @@ def test_bad_input_is_refused_with_a_named_error(circuit):
             DistributedProver(pk, r1cs, "processes", **kwargs)
     prover = DistributedProver(pk, r1cs)
     wrong = list(witness); wrong[-1] = (wrong[-1] + 1) % R
-    with pytest.raises(UnsatisfiedConstraint):
+    with pytest.raises(UnsatisfiedConstraint) as unsatisfied:
         prover.prove(wrong)
+    with pytest.raises(UnsatisfiedConstraint) as chapter02:
+        r1cs.check(wrong)
+    assert unsatisfied.value.index == chapter02.value.index       # the same constraint is named
+    with pytest.raises(WitnessError):
+        prover.prove(witness[:-1])
     prover.close()
     with pytest.raises(ProverClosed):
         prover.prove(witness)
@@ -188,7 +195,7 @@ def test_callers_broken_pool_is_reported_not_rebuilt(circuit):
 
 
 def test_bench_distributed_record_is_json_and_measures_both_sides():
-    record = bench_distributed(32, 2)
+    record = bench_distributed(32, 2, snarkjs=False)
     json.dumps(record)
     assert record["identical"] is True and record["workers"] == 2 and record["executor"] == "processes"
     assert record["constraints"] == 32 and record["target_speedup"] is None
@@ -196,10 +203,58 @@ def test_bench_distributed_record_is_json_and_measures_both_sides():
     assert record["speedup"] == pytest.approx(record["prove_s_1"] / record["prove_s"], rel=1e-2)
     assert 0 < record["serial_fraction"] < 1 and 1 <= record["amdahl_bound"] <= 2
     assert record["prove_cpu_s_1"] > 0 and record["worker_cpu_s"] > 0 and record["cpu_speedup_estimate"] > 0
-    assert {"cpu_model", "usable_cpus"} <= set(record["machine"])
+    assert {"cpu_model", "usable_cpus"} <= set(record["machine"]) and record["date"]
+    assert {"coset_evaluations", "wire_partial_sums", "h_partial_sum"} == set(record["task_cpu_s"])
+    assert record["snarkjs_prove_s"] is None and "snarkjs=False" in record["snarkjs_missing"]
+    assert record["prove_s_over_snarkjs"] is None and record["no_slower_than_snarkjs"] is None
     for bad in ({"workers": 0}, {"backend": "gpu"}, {"repeats": 0}):
         with pytest.raises(InvalidSplit):
             bench_distributed(32, **{"workers": 2, **bad})
+
+
+# ---- snarkjs's CLI on the same circuit: the yardstick of `bench groth16 --workers` ----
+
+def test_snarkjs_missing_is_a_reason_not_a_crash(monkeypatch, tmp_path):
+    monkeypatch.setenv("LUMOZ_SNARKJS", str(tmp_path / "no-such-snarkjs"))
+    assert bench_snarkjs(*chain_circuit(8)) == {"snarkjs_prove_s": None, "snarkjs_verifies": None,
+                                              "snarkjs_missing": f"{tmp_path / 'no-such-snarkjs'} not found "
+                                                                 "(npm ci in interop/)"}
+    record = bench_distributed(8, 1)                          # snarkjs asked for, and missing
+    assert record["snarkjs_prove_s"] is None and "no-such-snarkjs" in record["snarkjs_missing"]
+    assert record["prove_s_over_snarkjs"] is None and record["prove_s"] > 0
+
+
+def test_smallest_cached_ptau_that_fits_is_reused(tmp_path):
+    for power in (10, 15):
+        (tmp_path / f"pot{power}_final.ptau").write_bytes(b"")
+    (tmp_path / "pot20_0.ptau").write_bytes(b"")                # not a prepared file: ignored
+    never = tmp_path / "never-run"                              # nothing runs when the cache has one
+    assert snarkjs_ptau(never, 9, tmp_path).name == "pot10_final.ptau"
+    assert snarkjs_ptau(never, 11, tmp_path).name == "pot15_final.ptau"
+    assert snarkjs_ptau(never, 15, tmp_path).name == "pot15_final.ptau"
+
+
+def test_snarkjs_error_exit_is_a_named_error(tmp_path):
+    failing = tmp_path / "snarkjs"
+    failing.write_text("#!/bin/sh\necho 'something broke' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    with pytest.raises(SnarkjsFailed, match="exited 3: something broke"):
+        distributed_prover._snarkjs(failing, "groth16", "prove")
+
+
+@pytest.mark.slow
+def test_snarkjs_proves_the_same_circuit_and_verifies_its_own_proof(monkeypatch, tmp_path, snarkjs):
+    "The real snarkjs, a 2^8 ptau made here (seconds): the record compares the two provers' times."
+    monkeypatch.setenv("LUMOZ_KEY_CACHE", str(tmp_path))
+    record = bench_distributed(32, 2)
+    assert record["snarkjs_missing"] is None and record["snarkjs_verifies"] is True
+    assert record["snarkjs_prove_s"] > record["snarkjs_start_s"] > 0 and record["snarkjs_setup_s"] > 0
+    assert record["prove_s_over_snarkjs"] == pytest.approx(record["prove_s"] / record["snarkjs_prove_s"],
+                                                           rel=1e-2)
+    assert record["no_slower_than_snarkjs"] is None            # N = 32 is not one of the target sizes
+    assert sorted(p.name for p in (tmp_path / "snarkjs").glob("*.ptau")) == ["pot8_final.ptau"]
+    again = bench_snarkjs(*chain_circuit(32))                  # the key is cached now
+    assert again["snarkjs_setup_s"] is None and again["snarkjs_verifies"] is True
 
 
 # ---- dask.distributed: a LocalCluster of two worker processes, started and stopped here ----
@@ -274,5 +329,5 @@ def test_scheduler_address_connects_its_own_client_and_closes_it(cluster, circui
         assert own is not client and prover.kind == "dask" and len(prover.chunks) == 2
         assert prover.prove(witness, rng=random.Random(8)) == reference[8]
     assert own.status == "closed"
-    record = bench_distributed(32, 2, scheduler=local.scheduler_address)      # what `--scheduler ADDRESS` calls
+    record = bench_distributed(32, 2, scheduler=local.scheduler_address, snarkjs=False)  # `--scheduler`
     assert (record["executor"], record["workers"], record["scheduler"]) == ("dask", 2, local.scheduler_address)

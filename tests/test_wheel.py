@@ -48,7 +48,7 @@ def run_outside(env_dir: Path, *args: str, timeout: int = 900) -> subprocess.Com
 def test_the_wheel_ships_the_scenarios_and_imports_from_itself(installed):
     out = subprocess.run([installed / "bin" / "python", "-c",
                           "import lumoz_ref, pathlib; p = pathlib.Path(lumoz_ref.__file__).parent; "
-                          "print(p); print(sorted(f.name for f in (p / 'scenarios').glob('*.toml')))"],
+                          "print(p); print(sorted(f.name for f in (p / 'bundled').glob('*.toml')))"],
                          cwd=installed, check=True, capture_output=True, text=True, env=clean_env()).stdout.splitlines()
     assert Path(out[0]).is_relative_to(installed) and not Path(out[0]).is_relative_to(REPO)
     assert {"honest.toml", "fraud.toml"} <= set(eval(out[1]))
