@@ -63,7 +63,8 @@ export: $(STAMP)
 
 ## README.md is made from nbs/index.ipynb (nbdev-readme needs Quarto, which is not available here).
 readme: $(STAMP)
-	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.cwd=nbs --output-dir . --output README nbs/index.ipynb
+	$(BIN)/jupyter nbconvert --to markdown --execute --ExecutePreprocessor.cwd=nbs --output-dir . --output README \
+	  --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide-input nbs/index.ipynb
 	sed -i -E 's/\]\(([0-9]{2}[a-z]?_[a-z0-9_]+\.ipynb)\)/](nbs\/\1)/g' README.md
 
 ## Rebuild the circom/snarkjs fixtures under data/interop with the npm tools.
