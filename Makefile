@@ -39,12 +39,12 @@ demo: install
 ## Every notebook's tests (nbdev-test, slow cells included) and the tests/ suite (pytest).
 test: install
 	$(BIN)/nbdev-test --n-workers $(WORKERS) --flags slow
-	$(BIN)/pytest -n $(WORKERS) -p no:cacheprovider tests
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -p no:cacheprovider tests
 
 ## The quick tier for development: no slow cells, no slow tests.
 test-fast: install
 	$(BIN)/nbdev-test --n-workers $(WORKERS)
-	$(BIN)/pytest -n $(WORKERS) -m "not slow" tests
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not slow" tests
 
 lab: install
 	$(BIN)/jupyter lab nbs

@@ -136,6 +136,7 @@ def book_server(built_book):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")     # after the book build, on the worker that built it
 @pytest.mark.parametrize("page_name", PAGES)
 def test_book_page_reads_well_in_a_browser(page_name, book_server, browser, screenshots):
     page = browser.new_page(viewport=VIEWPORT)

@@ -147,6 +147,7 @@ def test_stepper_in_voila_with_the_branch_chooser(browser, screenshots, small_ou
         stop(voila)
 
 
+@pytest.mark.xdist_group("book")     # needs the built book: the worker that builds it runs it
 def test_stepper_in_the_static_book(browser, screenshots, built_book):
     page_file = built_book / "14_widgets.html"
     assert page_file.is_file(), f"{page_file} was not built"

@@ -13,6 +13,7 @@ import build  # noqa: E402  (docs/build.py)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")     # the tests that need the built book share one worker
 def test_book_renders_every_chapter_with_outputs(built_book):
     pages = build.chapter_pages()
     assert len(pages) >= 4, pages
