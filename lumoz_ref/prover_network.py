@@ -79,7 +79,8 @@ VERIFY_NODES: int = 4              # registered verify nodes (the issue's defaul
 # blocks a task keeps free before the game's deadline: signatures, then the relay
 RELAY_MARGIN_BLOCKS: int = 2
 MINER_STAKE: int = 100_000         # what each simulated miner stakes
-# README: the dispute circuit of chapter 11 proves a 4-block range in 14 s (native)
+# simulated seconds a proof of chapter 11's dispute circuit takes; at or above the recorded
+# native prove time (data/bench/block_workers.json), as the miners section checks
 DISPUTE_PROVE_SECONDS: float = 14.0
 
 # %% ../nbs/12_prover_network.ipynb #86615be2
