@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence, Union
 
+import numpy as np
 from gmpy2 import mpz, invert
 
 from .field import P, R
@@ -403,30 +404,33 @@ def _g1_add_batch(lefts: list, rights: list) -> list:
     return out
 
 # %% ../nbs/04_curve.ipynb #671c245f
-# additions sharing one inversion; 1.3 µs/addition at 256, 1.5 µs with all in one batch
+# additions sharing one inversion (chapter 04's µs per addition is measured on batches of this size)
 _BATCH = 256
 
-def _sum_lists(add_batch: Callable, lists: list[list]) -> list:
-    "The sum of each list of affine points, all lists reduced pairwise together (None = empty sum)."
-    lists = list(lists)
-    active = [i for i, l in enumerate(lists) if len(l) > 1]
-    while active:
-        lefts, rights, spans = [], [], []
-        for i in active:
-            l = lists[i]; m = len(l)
-            spans.append((i, len(lefts), m))
-            lefts += l[0:m - 1:2]; rights += l[1:m:2]
+def _bucket_sums(add_batch: Callable,   # [a_i + b_i] for affine points (no None)
+                 keys: np.ndarray,      # the group of each point, sorted (equal keys adjacent)
+                 points: list,          # affine points, aligned with `keys`
+                ) -> tuple[np.ndarray, list]:
+    "(the distinct keys, the sum of each key's points): all groups reduced pairwise together."
+    while len(points) > 1:
+        m = len(points)
+        same = keys[1:] == keys[:-1]                  # place i and i + 1 are in one group
+        if not same.any(): break
+        run_start = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(m), 0))
+        left = np.flatnonzero(same & ((np.arange(m - 1) - run_start[:-1]) % 2 == 0))
+        at = left.tolist()
+        lefts, rights = [points[i] for i in at], [points[i + 1] for i in at]
         sums = []
-        for i in range(0, len(lefts), _BATCH):
+        for i in range(0, len(at), _BATCH):
             sums += add_batch(lefts[i:i + _BATCH], rights[i:i + _BATCH])
-        active = []
-        for i, start, m in spans:
-            new = sums[start:start + m // 2]
-            if None in new: new = [s for s in new if s is not None]
-            if m & 1: new.append(lists[i][-1])
-            lists[i] = new
-            if len(new) > 1: active.append(i)
-    return [l[0] if l else None for l in lists]
+        keep = np.ones(m, dtype=bool); keep[left + 1] = False    # a pair's sum takes its left place
+        source = np.arange(m); source[left] = m + np.arange(len(at))
+        table = points + sums
+        points, keys = [table[i] for i in source[keep].tolist()], keys[keep]
+        if None in sums:                                          # P + (−P) = O: drop it
+            finite = np.array([p is not None for p in points], dtype=bool)
+            points, keys = [p for p in points if p is not None], keys[finite]
+    return keys, points
 
 # %% ../nbs/04_curve.ipynb #c74f0e13
 @dataclass(frozen=True)
@@ -449,34 +453,48 @@ def _add_pairs(ops: _GroupOps, lefts: list, rights: list) -> list:
     return out
 
 # %% ../nbs/04_curve.ipynb #c2a06a25
+def _signed_digits(scalars: Sequence[int], # s_i ≥ 0
+                   c: int,                 # window width in bits
+                  ) -> np.ndarray:
+    "The n × W array of signed digits d_{i,w} ∈ [−2^(c−1), 2^(c−1)) with s_i = Σ_w d_{i,w}·2^(cw)."
+    # signed digits without branches: the base-2^c digits d' of s + Σ_w 2^(c−1)·2^(cw) are the
+    # signed digits d = d' − 2^(c−1), each borrow already paid by the offset
+    half, top = 1 << (c - 1), max(scalars)
+    windows = top.bit_length() // c + 1
+    offset = sum(half << (c * w) for w in range(windows))
+    if (top + offset).bit_length() > c * windows:
+        windows += 1; offset += half << (c * (windows - 1))
+    limbs_per = (c * windows + 63) // 64 + 1       # a spare limb: a digit may straddle two limbs
+    raw = b"".join(int(k + offset).to_bytes(8 * limbs_per, "little") for k in scalars)
+    limbs = np.frombuffer(raw, dtype="<u8").reshape(len(scalars), limbs_per)
+    digits, mask = np.empty((len(scalars), windows), dtype=np.int64), np.uint64((1 << c) - 1)
+    for w in range(windows):
+        q, shift = divmod(c * w, 64)
+        d = limbs[:, q] >> np.uint64(shift)
+        if shift + c > 64: d = d | (limbs[:, q + 1] << np.uint64(64 - shift))
+        digits[:, w] = (d & mask).astype(np.int64) - half
+    return digits
+
+# %% ../nbs/04_curve.ipynb #27ad7532
 def _pippenger(ops: _GroupOps, points: list, scalars: list[int], c: int):
     """Σ s_i·P_i (affine mpz points, scalars s_i > 0) by signed-digit buckets, batch-affine;
     Jacobian result."""
-    # signed digits without branches: the base-2^c digits d' of k + Σ_w 2^(c−1)·2^(cw) are the
-    # signed
-    # digits d = d' − 2^(c−1) ∈ [−2^(c−1), 2^(c−1)); list w·2^c + d' collects the points of digit d
-    # (−P_i when d < 0).
-    half, full, mask = 1 << (c - 1), 1 << c, (1 << c) - 1
-    windows = max(scalars).bit_length() // c + 1
-    offset = sum(half << (c * w) for w in range(windows))
-    if (max(scalars) + offset).bit_length() > c * windows:
-        windows += 1; offset += half << (c * (windows - 1))
-    slots = [[] for _ in range(windows * full)]
-    for pt, k in zip(points, scalars):
-        signed = (ops.neg(pt), pt)
-        k += offset; base = 0
-        for _ in range(windows):
-            d = k & mask; k >>= c
-            slots[base + d].append(signed[d > half]); base += full
-    buckets = []                                  # bucket j of window w at index w·2^(c−1) + j − 1
-    for w in range(windows):
-        zero = w * full + half
-        buckets += [slots[zero + j] + slots[zero - j] for j in range(1, half)]
-        buckets.append(slots[zero - half])
-    sums = _sum_lists(ops.add_batch, buckets)
+    digits = _signed_digits(scalars, c)
+    n, windows = digits.shape
+    half = 1 << (c - 1)
+    # bucket |d| of window w is key w·2^(c−1) + |d| − 1; a negative digit brings −P_i (at n + i)
+    keys = np.arange(windows, dtype=np.int64) * half + np.abs(digits) - 1
+    source = np.arange(n, dtype=np.int64)[:, None] + n * (digits < 0)
+    used = digits != 0
+    keys, source = keys[used], source[used]
+    order = np.argsort(keys, kind="stable")
+    signed = list(points) + [ops.neg(p) for p in points]
+    keys, sums = _bucket_sums(ops.add_batch, keys[order], [signed[i] for i in source[order].tolist()])
+    buckets = [None] * (windows * half)
+    for k, s in zip(keys.tolist(), sums): buckets[k] = s
     running, total = [None] * windows, [None] * windows       # S and T of every window, in lockstep
     for j in range(half - 1, -1, -1):
-        running = _add_pairs(ops, running, [sums[w * half + j] for w in range(windows)])
+        running = _add_pairs(ops, running, [buckets[w * half + j] for w in range(windows)])
         total = _add_pairs(ops, total, running)
     acc = ops.jac_inf
     for w in range(windows - 1, -1, -1):
@@ -585,26 +603,25 @@ def _batch_mul(ops: _GroupOps, base, scalars: Sequence[int], window: int | None)
     if window is not None and not 2 <= window <= 20:
         raise ValueError(f"window must be between 2 and 20, got {window}")
     ks = [k % R for k in scalars]
-    if base is None or not ks: return [None] * len(ks)
+    if base is None or not ks or not any(ks): return [None] * len(ks)
     if _backend == "native": return _mcl_batch_mul(base, ks, 2 if ops is _G1_OPS else 4)
     n = len(ks)
     c = window or min(range(2, 17), key=lambda c: (254 // c + 1) * (n + (1 << (c - 1))))
-    half, full, mask = 1 << (c - 1), 1 << c, (1 << c) - 1
-    windows = 254 // c + 1
-    offset = sum(half << (c * w) for w in range(windows))
-    if (R - 1 + offset).bit_length() > c * windows:
-        windows += 1; offset += half << (c * (windows - 1))
-    # lookup[w][d'] is the table point for the offset digit d' = d + 2^(c−1): −T[w][|d|] when d < 0
-    lookup = [[None if t is None else ops.neg(t) for t in reversed(row)] + [None] + row[:half - 1]
-              for row in _fixed_base_table(ops, base, c, windows)]
-    lists = []
-    for k in ks:
-        k += offset; terms = []
-        for row in lookup:
-            t = row[k & mask]; k >>= c
-            if t is not None: terms.append(t)
-        lists.append(terms)
-    with _gc_paused(): return _sum_lists(ops.add_batch, lists)
+    digits = _signed_digits(ks, c)
+    windows, half = digits.shape[1], 1 << (c - 1)
+    # terms[w·2^c + |d| − 1] = T[w][|d|], terms[w·2^c + 2^(c−1) + |d| − 1] = −T[w][|d|]
+    terms = [t for row in _fixed_base_table(ops, base, c, windows)
+             for t in row + [None if t is None else ops.neg(t) for t in row]]
+    source = (np.arange(windows, dtype=np.int64) * 2 * half + np.abs(digits) - 1
+              + half * (digits < 0))
+    keys = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], (n, windows))
+    finite = np.array([t is not None for t in terms], dtype=bool)  # O for a small-order twist base
+    used = (digits != 0) & finite[source]
+    with _gc_paused():
+        keys, sums = _bucket_sums(ops.add_batch, keys[used], [terms[i] for i in source[used].tolist()])
+    out = [None] * n
+    for k, s in zip(keys.tolist(), sums): out[k] = s
+    return out
 
 # %% ../nbs/04_curve.ipynb #be7ae8e5
 def batch_mul_g1(base: G1, # the fixed base point G
