@@ -489,7 +489,8 @@ def _pippenger(ops: _GroupOps, points: list, scalars: list[int], c: int):
     keys, source = keys[used], source[used]
     order = np.argsort(keys, kind="stable")
     signed = list(points) + [ops.neg(p) for p in points]
-    keys, sums = _bucket_sums(ops.add_batch, keys[order], [signed[i] for i in source[order].tolist()])
+    by_bucket = [signed[i] for i in source[order].tolist()]      # the points in key order
+    keys, sums = _bucket_sums(ops.add_batch, keys[order], by_bucket)
     buckets = [None] * (windows * half)
     for k, s in zip(keys.tolist(), sums): buckets[k] = s
     running, total = [None] * windows, [None] * windows       # S and T of every window, in lockstep
@@ -618,7 +619,8 @@ def _batch_mul(ops: _GroupOps, base, scalars: Sequence[int], window: int | None)
     finite = np.array([t is not None for t in terms], dtype=bool)  # O for a small-order twist base
     used = (digits != 0) & finite[source]
     with _gc_paused():
-        keys, sums = _bucket_sums(ops.add_batch, keys[used], [terms[i] for i in source[used].tolist()])
+        by_scalar = [terms[i] for i in source[used].tolist()]    # already in key order
+        keys, sums = _bucket_sums(ops.add_batch, keys[used], by_scalar)
     out = [None] * n
     for k, s in zip(keys.tolist(), sums): out[k] = s
     return out
