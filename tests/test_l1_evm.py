@@ -9,6 +9,8 @@ import json
 import os
 import random
 import subprocess
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from eth.chains.base import MiningChain
@@ -28,6 +30,37 @@ const [templatePath, vkPath, outPath] = process.argv.slice(1);
 fs.writeFileSync(outPath, ejs.render(fs.readFileSync(templatePath, "utf8"), JSON.parse(fs.readFileSync(vkPath, "utf8"))));
 """
 GLUE_ALLOWANCE = 15_000   # gas the Solidity around the precompile calls may add (measured: about 5 000)
+# chapter 10 quotes these measurements from the committed record; `bash data/bench/record.sh l1_verifier_gas`
+# re-measures them (it sets LUMOZ_BENCH_OUT, and this file writes there instead of comparing)
+RECORD = Path(__file__).resolve().parents[1] / "data" / "bench" / "l1_verifier_gas.json"
+
+
+def tool_versions(snarkjs) -> dict:
+    "The versions that decide the verifier's bytecode and its gas: the template's, the compiler's, the VM's."
+    packages = snarkjs.parents[1]
+    read = lambda name: json.loads((packages / name / "package.json").read_text())["version"]
+    return {"snarkjs": read("snarkjs"), "solc": read("solc"), "py-evm": version("py-evm")}
+
+
+def check_against_record(snarkjs, circuit: str, public_inputs: int, gas: int, model: int) -> None:
+    """The measured gas equals the committed record's for this circuit and these tool versions (py-evm's gas
+    is deterministic), or, under LUMOZ_BENCH_OUT, is written to the record there."""
+    row = {"circuit": circuit, "public_inputs": public_inputs, "gas": gas, "model_gas": model}
+    tools = tool_versions(snarkjs)
+    out = os.environ.get("LUMOZ_BENCH_OUT")
+    if out:
+        path = Path(out) / RECORD.name
+        record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "l1-verifier-gas"}
+        record["tools"] = tools
+        record["results"] = [r for r in record.get("results", []) if r["circuit"] != circuit] + [row]
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        return
+    assert RECORD.is_file(), f"{RECORD} is missing: run `bash data/bench/record.sh l1_verifier_gas`"
+    record = json.loads(RECORD.read_text())
+    assert record["tools"] == tools, (f"recorded with {record['tools']}, measured with {tools}: "
+                                      "re-record with `bash data/bench/record.sh l1_verifier_gas`")
+    recorded = {r["circuit"]: r for r in record["results"]}
+    assert recorded.get(circuit) == row, f"{circuit}: measured {row}, recorded {recorded.get(circuit)}"
 
 
 def compile_verifier(snarkjs, vk_json: dict, tmp_path) -> bytes:
@@ -76,6 +109,7 @@ def test_snarkjs_solidity_verifier_accepts_vector_proof_with_model_gas(snarkjs, 
     model = groth16_verifier_gas(len(public))
     print(f"\nmulti_public (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
     assert model <= gas <= model + GLUE_ALLOWANCE
+    check_against_record(snarkjs, "multi_public", len(public), gas, model)
     assert not evm_verify(code, verifier_calldata(proof, [*public[:-1], public[-1] ^ 1]))[0]   # another input: false
 
 
@@ -93,5 +127,6 @@ def test_snarkjs_solidity_verifier_accepts_the_dispute_proof(snarkjs, tmp_path):
     model = groth16_verifier_gas(len(public))
     print(f"\nbinding circuit (n = {len(public)}): py-evm {gas:,} gas, model {model:,} gas (precompiles), glue {gas - model:,}")
     assert model <= gas <= model + GLUE_ALLOWANCE
+    check_against_record(snarkjs, "dispute binding", len(public), gas, model)
     front_run = binding_public_inputs(ProofBinding(*list(vars(binding).values())[:5], actor_address("front-runner")))
     assert not evm_verify(code, verifier_calldata(proof, front_run))[0]

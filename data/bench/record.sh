@@ -62,6 +62,18 @@ groth16_workers() {
 # dispute_example_block) proven by chapter 05's prove and on two workers, native backend.
 dispute_workers() { "$BIN/lumoz-ref" bench block --workers 2 --backend native --circuit dispute --json; }
 
+# Chapter 10: the execution gas of snarkjs's Solidity verifier in py-evm (tests/test_l1_evm.py measures it
+# and, with LUMOZ_BENCH_OUT set, writes it instead of comparing it with the record).
+l1_verifier_gas() {
+  local out; out=$(mktemp -d)
+  LUMOZ_BENCH_OUT=$out "$BIN/pytest" -q -p no:cacheprovider tests/test_l1_evm.py >&2
+  "$BIN/python" -c 'import json, sys
+from lumoz_ref.bench import machine_facts
+record = json.load(open(sys.argv[1])); record["machine"] = machine_facts(); print(json.dumps(record))' \
+    "$out/l1_verifier_gas.json"
+  rm -rf "$out"
+}
+
 curve() { "$BIN/python" -c 'import json; from lumoz_ref.bench import bench_curve; print(json.dumps(bench_curve()))'; }
 
 wanted=${*:-"curve groth16 block demo"}
@@ -74,6 +86,8 @@ for name in $wanted; do
     demo)    record demo "time lumoz-ref demo" demo_time ;;                      # the home page
     groth16_workers) record groth16_workers "lumoz-ref bench groth16 --constraints N --workers 2 --json \
 (N = 4096, 16384; snarkjs timed in the same run)" groth16_workers ;;            # chapter 05a
+    l1_verifier_gas) record l1_verifier_gas "pytest tests/test_l1_evm.py (LUMOZ_BENCH_OUT set)" \
+      l1_verifier_gas ;;                                                         # chapter 10
     block_workers)   record block_workers "lumoz-ref bench block --workers 2 --backend native --circuit dispute --json" \
       dispute_workers ;;                                                         # chapter 05a
     *) echo "unknown record $name" >&2; exit 2 ;;
