@@ -83,7 +83,10 @@ PAGE_PROBLEMS_JS = r"""
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (node.parentElement.closest("mjx-container, script, style, pre, code, textarea, .MathJax_Preview"))
       continue;
-    if (rawTex.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 80));
+    // a TeX command, $$, or inline $x$ math left as text (not a currency amount like $362, nor two
+    // environment variables like $HOME and $PATH)
+    if (rawTex.test(node.textContent) || /\$[A-Za-z\\{][^$\n]{0,60}\$(?![A-Za-z_{])/.test(node.textContent))
+      raw.push(node.textContent.trim().slice(0, 80));
   }
   if (raw.length) problems.push(`${raw.length} text node(s) with raw TeX outside math, first: `
                                 + JSON.stringify(raw[0]));
