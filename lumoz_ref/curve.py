@@ -26,11 +26,11 @@ __all__ = ['G1', 'Fp2', 'G2', 'BN_U', 'B1', 'XI', 'B2', 'G1_GENERATOR', 'G2_GENE
            'EC_ADD_GAS', 'EC_MUL_GAS', 'EC_PAIRING_BASE_GAS', 'EC_PAIRING_PER_PAIR_GAS', 'MCL_MSM_CHUNK', 'CurveError',
            'CoordinateOutOfRange', 'InvalidPoint', 'NotInSubgroup', 'is_on_curve_g1', 'is_on_curve_g2', 'g1_add',
            'g1_neg', 'g1_double', 'g1_mul', 'g2_add', 'g2_neg', 'g2_double', 'g2_mul', 'validate_g1', 'validate_g2',
-           'random_twist_point', 'to_py_ecc', 'from_py_ecc', 'msm_naive_g1', 'msm_g1', 'msm_g2', 'batch_mul_g1',
-           'batch_mul_g2', 'miller_loop', 'final_exponentiation', 'gt_mul', 'gt_inverse', 'pairing', 'pairing_check',
-           'gt_to_py_ecc', 'g1_to_evm_bytes', 'g2_to_evm_bytes', 'g1_from_evm_bytes', 'g2_from_evm_bytes',
-           'PrecompileError', 'ec_add_gas', 'ec_mul_gas', 'ec_pairing_gas', 'ec_add', 'ec_mul', 'ec_pairing',
-           'BackendUnavailable', 'set_backend', 'get_backend']
+           'random_twist_point', 'to_py_ecc', 'from_py_ecc', 'msm_naive_g1', 'MSMBases', 'msm_bases_g1', 'msm_bases_g2',
+           'msm_g1', 'msm_g2', 'batch_mul_g1', 'batch_mul_g2', 'miller_loop', 'final_exponentiation', 'gt_mul',
+           'gt_inverse', 'pairing', 'pairing_check', 'gt_to_py_ecc', 'g1_to_evm_bytes', 'g2_to_evm_bytes',
+           'g1_from_evm_bytes', 'g2_from_evm_bytes', 'PrecompileError', 'ec_add_gas', 'ec_mul_gas', 'ec_pairing_gas',
+           'ec_add', 'ec_mul', 'ec_pairing', 'BackendUnavailable', 'set_backend', 'get_backend']
 
 # %% ../nbs/04_curve.ipynb #d6fe33e5
 G1 = Union[tuple[int, int], None]                              # affine (x, y), None = infinity
@@ -380,28 +380,31 @@ def msm_naive_g1(points: Sequence[G1], # the points P_i
 def _g1_add_batch(lefts: list, rights: list) -> list:
     "[a_i + b_i] for affine mpz points (no None), sharing one inversion (Montgomery's trick)."
     p = _P
-    dens, prefix, special = [], [], []
-    acc = mpz(1)
-    for i, ((x1, y1), (x2, y2)) in enumerate(zip(lefts, rights)):
+    prefix, special = [], []
+    acc = mpz(1)                                       # c_i = d_1 ⋯ d_i, the d_i = x2 − x1 ≠ 0
+    for i, ((x1, _), (x2, _)) in enumerate(zip(lefts, rights)):
+        prefix.append(acc)
         d = x2 - x1
-        if not d: d = mpz(1); special.append(i)        # a + a or a + (−a): handled apart below
-        dens.append(d); prefix.append(acc); acc = acc * d % p
-    inv = invert(acc, p)
+        if d: acc = acc * d % p
+        else: special.append(i)                        # a + a or a + (−a): handled apart below
+    inv = invert(acc, p)                               # 1 / c_n, then 1 / c_(i−1) walking back
     out = []
-    for pre, d, (x1, y1), (x2, y2) in zip(reversed(prefix), reversed(dens), reversed(lefts),
-                                          reversed(rights)):
-        d_inv = pre * inv % p; inv = inv * d % p
-        lam = (y2 - y1) * d_inv % p
+    for pre, (x1, y1), (x2, y2) in zip(reversed(prefix), reversed(lefts), reversed(rights)):
+        d = x2 - x1
+        if not d: out.append(None); continue
+        lam = (y2 - y1) * pre * inv % p                # c_(i−1) / c_i = 1 / d_i, one reduction
+        inv = inv * d % p
         x3 = (lam * lam - x1 - x2) % p
         out.append((x3, (lam * (x1 - x3) - y1) % p))
     out.reverse()
     for i in special:
         x1, y1 = lefts[i]
-        if y1 != rights[i][1]: out[i] = None; continue
+        if y1 != rights[i][1]: continue                # a + (−a) = O: stays None
         lam = 3 * x1 * x1 * invert(2 * y1, p) % p     # tangent slope
         x3 = (lam * lam - 2 * x1) % p
         out[i] = (x3, (lam * (x1 - x3) - y1) % p)
     return out
+
 
 # %% ../nbs/04_curve.ipynb #671c245f
 # additions sharing one inversion (chapter 04's µs per addition is measured on batches of this size)
@@ -543,6 +546,50 @@ _G2_OPS = _GroupOps(
     add_batch=_g2_add_batch, jac=lambda p: (p[0], p[1], _ONE2),
     jac_double=_g2_jac_double, jac_add=_g2_jac_add, to_affine=_g2_to_affine, jac_inf=_JAC2_INF)
 
+# %% ../nbs/04_curve.ipynb #3365a7dc
+_CHECKED = object()   # the constructor's token: MSMBases come from msm_bases_g1/_g2 (or unpickling)
+
+@dataclass(frozen=True, eq=False)
+class MSMBases:
+    "Points checked once (canonical, on the curve or the twist), for MSMs with many scalar vectors."
+    group: str        # "G1" or "G2"
+    coords: tuple     # mpz coordinates of each point, None for the point at infinity
+    _token: object = None
+
+    def __post_init__(self):
+        if self._token is not _CHECKED:
+            raise TypeError("MSMBases come from msm_bases_g1 or msm_bases_g2, which check the "
+                            "points")
+
+    def __len__(self) -> int: return len(self.coords)
+    def __reduce__(self): return (_rebuild_bases, (self.group, self.coords))  # re-checked on load
+    def __repr__(self) -> str: return f"MSMBases({self.group}, {len(self.coords)} points)"
+
+def msm_bases_g1(points: Sequence[G1], # the points P_i, checked here once
+                ) -> MSMBases:
+    "G1 points checked for `msm_g1(bases, scalars)`, to be used with any number of scalar vectors."
+    return MSMBases("G1", tuple(_g1_coords(pt, f"points[{i}]") for i, pt in enumerate(points)),
+                    _CHECKED)
+
+def msm_bases_g2(points: Sequence[G2], # the points Q_i, checked here once (on the twist)
+                ) -> MSMBases:
+    "Twist points checked for `msm_g2(bases, scalars)`, for any number of scalar vectors."
+    return MSMBases("G2", tuple(_g2_coords(pt, f"points[{i}]") for i, pt in enumerate(points)),
+                    _CHECKED)
+
+def _rebuild_bases(group: str, coords: tuple) -> MSMBases:
+    if group not in ("G1", "G2"):
+        raise InvalidPoint(f"MSMBases group must be G1 or G2, got {group!r}")
+    return (msm_bases_g1 if group == "G1" else msm_bases_g2)(coords)
+
+def _bases_coords(bases: MSMBases, group: str, scalars: Sequence[int]) -> tuple:
+    if bases.group != group:
+        raise InvalidPoint(f"these MSMBases are {bases.group} points, not {group}")
+    if len(bases) != len(scalars):
+        raise ValueError(f"MSM needs as many scalars as points: got {len(bases)} points, "
+                         f"{len(scalars)} scalars")
+    return bases.coords
+
 # %% ../nbs/04_curve.ipynb #6c905f82
 @contextmanager
 def _gc_paused():
@@ -562,23 +609,25 @@ _backend = "python"                      # or "native": see `set_backend` at the
 def _msm(ops: _GroupOps, coords: Callable, points: Sequence, scalars: Sequence[int], c: int | None):
     if c is not None and not 2 <= c <= 24:
         raise ValueError(f"window must be between 2 and 24, got {c}")
-    pts = _check_msm_input(points, scalars, coords)
+    group = "G1" if ops is _G1_OPS else "G2"
+    pts = (_bases_coords(points, group, scalars) if isinstance(points, MSMBases)
+           else _check_msm_input(points, scalars, coords))
     pairs = [(pt, s % R) for pt, s in zip(pts, scalars) if pt is not None and s % R]
     if not pairs: return None
     pts, ks = [p for p, _ in pairs], [k for _, k in pairs]
-    if _backend == "native": return _mcl_msm(pts, ks, 2 if ops is _G1_OPS else 4)
+    if _backend == "native": return _mcl_msm(pts, ks, 2 if group == "G1" else 4)
     if c is None: c = _msm_window(len(pts), max(ks).bit_length())
     with _gc_paused(): return ops.to_affine(_pippenger(ops, pts, ks, c))
 
 
-def msm_g1(points: Sequence[G1], # the points P_i (checked to be on the curve)
+def msm_g1(points: Sequence[G1] | MSMBases, # the points P_i (checked here, or checked bases)
            scalars: Sequence[int], # the scalars s_i (taken mod r)
            window: int | None = None, # bucket window c (2…24); None chooses by the cost model
           ) -> G1:
     "Σ s_i·P_i in G1 by Pippenger's bucket method with batch-affine additions."
     return _g1_out(_msm(_G1_OPS, _g1_coords, points, scalars, window))
 
-def msm_g2(points: Sequence[G2], # the points Q_i (checked to be on the twist, not for the subgroup)
+def msm_g2(points: Sequence[G2] | MSMBases, # the points Q_i (checked on the twist, not in G2)
            scalars: Sequence[int], # the scalars s_i (taken mod r)
            window: int | None = None, # bucket window c (2…24); None chooses by the cost model
           ) -> G2:

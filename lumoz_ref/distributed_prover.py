@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from fastcore.basics import patch
 
@@ -35,7 +35,8 @@ from .field import MULTIPLICATIVE_GENERATOR, R, inv_mod, root_of_unity
 from .poly import coset_intt, coset_ntt, intt, ntt
 from .r1cs import R1CS, save_r1cs, save_wtns
 from .qap import QAPRemainderError, witness_evaluations
-from .curve import BackendUnavailable, get_backend, set_backend
+from .curve import (BackendUnavailable, MSMBases, get_backend, msm_bases_g1, msm_bases_g2,
+                             msm_g1, msm_g2, set_backend)
 from lumoz_ref.groth16 import (
     BACKENDS, G1Point, G2Point, Groth16Error, Proof, ProvingKey, _check_key_fits, _msm1, _msm2,
     chain_circuit, setup, verify,
@@ -45,7 +46,7 @@ from .groth16 import prove as groth16_prove
 # %% auto #0
 __all__ = ['WORKER_KEYS_KEPT', 'SNARKJS_ENV', 'KEY_CACHE_ENV', 'SNARKJS_MIN_PTAU_POWER', 'DISTRIBUTED_SPEEDUP_TARGET',
            'SNARKJS_TARGET_SIZES', 'DistributedProverError', 'InvalidSplit', 'UnsupportedExecutor', 'ChunkFailed',
-           'ProverClosed', 'SnarkjsFailed', 'KeyChunk', 'split_key', 'wire_partial_sums', 'h_partial_sum',
+           'ProverClosed', 'SnarkjsFailed', 'ChunkBases', 'KeyChunk', 'split_key', 'wire_partial_sums', 'h_partial_sum',
            'coset_evaluations', 'coset_shift', 'h_from_cosets', 'combine_partials', 'DistributedProver',
            'prove_distributed', 'four_step_ntt', 'snarkjs_executable', 'snarkjs_cache_dir', 'snarkjs_ptau',
            'snarkjs_zkey', 'bench_snarkjs', 'bench_distributed', 'bench_distributed_circuit']
@@ -73,6 +74,14 @@ def _is_count(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 # %% ../nbs/05a_distributed_prover.ipynb #48477069
+class ChunkBases(NamedTuple):
+    "A chunk's points, checked once (chapter 04's `msm_bases_g1`/`_g2`) where they are used."
+    a: MSMBases
+    b_g1: MSMBases
+    b_g2: MSMBases
+    l: MSMBases
+    h: MSMBases
+
 @dataclass(frozen=True)
 class KeyChunk:
     "One worker's share of a proving key: the points of wires I_k = [lo, hi) and of h's J_k."
@@ -88,6 +97,20 @@ class KeyChunk:
 
     def __repr__(self) -> str:       # thousands of points: show the ranges
         return f"KeyChunk({self.index}, wires={self.wires}, h={self.h_range})"
+
+    @property
+    def bases(self) -> ChunkBases:
+        "The chunk's points checked once, in this process, for every proof's MSMs (never pickled)."
+        made = self.__dict__.get("_bases")
+        if made is None:
+            made = ChunkBases(msm_bases_g1(self.a_query), msm_bases_g1(self.b_g1_query),
+                              msm_bases_g2(self.b_g2_query), msm_bases_g1(self.l_query),
+                              msm_bases_g1(self.h_query))
+            object.__setattr__(self, "_bases", made)   # a cache beside the frozen fields
+        return made
+
+    def __getstate__(self) -> dict:  # a chunk travels as its points, checked again where it lands
+        return {k: v for k, v in self.__dict__.items() if k != "_bases"}
 
 # %% ../nbs/05a_distributed_prover.ipynb #551529e4
 def _ranges(total: int, parts: int) -> list[tuple[int, int]]:
@@ -132,13 +155,14 @@ def wire_partial_sums(chunk: KeyChunk,      # the worker's chunk of the key
     _use_backend(backend)
     if hold_s: time.sleep(hold_s)  # keeps the task in flight long enough to kill its worker
     private = w[max(chunk.first_private - chunk.wires[0], 0):]
-    return (_msm1(chunk.a_query, w), _msm1(chunk.b_g1_query, w), _msm2(chunk.b_g2_query, w),
-            _msm1(chunk.l_query, private))
+    bases = chunk.bases
+    return (msm_g1(bases.a, w), msm_g1(bases.b_g1, w), msm_g2(bases.b_g2, w),
+            msm_g1(bases.l, private))
 
 def h_partial_sum(chunk: KeyChunk, h: Sequence[int], backend: str = "python") -> G1Point:
     "Σ hⱼ·Hⱼ over the chunk's range J_k of h."
     _use_backend(backend)
-    return _msm1(chunk.h_query, h)
+    return msm_g1(chunk.bases.h, h)
 
 def coset_evaluations(values: Sequence[int], # one side (A, B or C) of the witness on the domain ω^j
                       shift: int,            # g: the coset g·ω^j
@@ -210,6 +234,7 @@ class _InProcess:
 
     def __init__(self, chunks: tuple[KeyChunk, ...]):
         self.chunks, self.workers, self.shipments = chunks, 1, 0
+        for chunk in chunks: _ready(chunk)
 
     def submit(self, task: _Task) -> None:
         args = task.args if task.chunk is None else (self.chunks[task.chunk], *task.args)
@@ -239,6 +264,11 @@ def _install_chunks(key_id: str, chunks: Sequence[KeyChunk], backend: str = "pyt
     "A pool's initializer: every chunk of the key into this process's cache, and its curve backend."
     _use_backend(backend)   # MCL's cross-check runs here, once, not in the first proof's tasks
     _chunk_cache(key_id).update({c.index: c for c in chunks})
+    for chunk in chunks: _ready(chunk)   # check the points now, not in the first proof
+
+def _ready(chunk: KeyChunk) -> int:
+    "Make the chunk's checked bases in this process (if not yet); its number of wires."
+    return len(chunk.bases.a)
 
 def _on_cached_chunk(key_id: str, index: int, chunk: KeyChunk | None, fn: Callable, *args) -> Any:
     "Run `fn(chunk, *args)` on this process's copy of chunk `index` (cached if it came along)."
@@ -315,6 +345,7 @@ class _Dask:
         # one worker each, once; every worker switched to our curve backend before the first proof
         self.remote = self.client.scatter(list(chunks), broadcast=False, hash=False)
         self.client.run(_use_backend, get_backend())
+        self.client.gather([self.client.submit(_ready, f, pure=False) for f in self.remote])
         self.shipments = len(chunks)
 
     def submit(self, task: _Task) -> None:

@@ -266,3 +266,25 @@ def test_rejects_g2_point_of_small_order(small_order):
             C.validate_g2(q)
         with pytest.raises(C.PrecompileError, match="not in the order-r subgroup"):
             C.ec_pairing(C.g1_to_evm_bytes(C.G1_GENERATOR) + C.g2_to_evm_bytes(q))
+
+
+
+@pytest.mark.parametrize("group", ["g1", "g2"])
+@settings(max_examples=20, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["sum", "double", "cancel"]), min_size=1, max_size=12),
+       ks=st.lists(scalars.filter(bool), min_size=24, max_size=24))
+def test_batch_addition_with_doubles_and_cancellations_anywhere(group, kinds, ks):
+    """One batch mixing a + b, a + a and a + (−a) in any order: the shared inversion must skip the
+    pairs it cannot invert (x2 = x1) without shifting the others', and each sum must be py_ecc's."""
+    to_point, batch, coords, out = {
+        "g1": (py_ecc_g1, C._g1_add_batch, C._g1_coords, C._g1_out),
+        "g2": (py_ecc_g2, C._g2_add_batch, C._g2_coords, C._g2_out)}[group]
+    pairs = []
+    for i, kind in enumerate(kinds):
+        a, b = ks[2 * i], ks[2 * i + 1]
+        if kind == "sum" and (a - b) % R and (a + b) % R:
+            pairs.append((a, b))
+        else:
+            pairs.append((a, a if kind == "double" else R - a))
+    got = batch([coords(to_point(a)) for a, _ in pairs], [coords(to_point(b)) for _, b in pairs])
+    assert [None if g is None else out(g) for g in got] == [to_point(a + b) for a, b in pairs]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 import random
 import signal
 import threading
@@ -14,15 +15,16 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
-from lumoz_ref.curve import get_backend, set_backend
-from lumoz_ref.field import R
+from lumoz_ref.curve import InvalidPoint, get_backend, set_backend
+from lumoz_ref.field import P, R
 from lumoz_ref.groth16 import MalformedKey, _h_scalars, chain_circuit, prove, setup, verify
 from lumoz_ref.qap import witness_evaluations
 from lumoz_ref.r1cs import UnsatisfiedConstraint, WitnessError
 from lumoz_ref.distributed_prover import (ChunkFailed, DistributedProver, InvalidSplit, ProverClosed,
                                           SnarkjsFailed, UnsupportedExecutor, bench_distributed,
                                           bench_snarkjs, coset_evaluations, coset_shift, four_step_ntt,
-                                          h_from_cosets, prove_distributed, snarkjs_ptau, split_key)
+                                          h_from_cosets, prove_distributed, snarkjs_ptau, split_key,
+                                          wire_partial_sums)
 from lumoz_ref import distributed_prover
 from lumoz_ref.poly import ntt
 
@@ -45,6 +47,21 @@ def test_chunks_cover_every_point_exactly_once(circuit):
             assert sum((getattr(c, name) for c in chunks), ()) == getattr(pk, name), (k, name)
         assert chunks[0].wires[0] == 0 and chunks[-1].wires[1] == pk.n_wires
         assert all(a.wires[1] == b.wires[0] and a.h_range[1] == b.h_range[0] for a, b in zip(chunks, chunks[1:]))
+
+
+def test_chunk_points_are_checked_once_where_the_chunk_lands(circuit):
+    "A chunk travels as its points; the process it lands in checks them (a forged one is refused)."
+    pk, _, r1cs, witness, _ = circuit
+    chunk = split_key(pk, 2)[1]
+    lo, hi = chunk.wires
+    assert chunk.bases.a.coords[0] == tuple(chunk.a_query[0])               # made and kept here
+    copy = pickle.loads(pickle.dumps(chunk))
+    assert "_bases" not in copy.__dict__ and copy == chunk                    # not shipped …
+    assert wire_partial_sums(copy, witness[lo:hi]) == wire_partial_sums(chunk, witness[lo:hi])  # … remade
+    (x, y), *rest = chunk.a_query
+    forged = pickle.loads(pickle.dumps(dataclasses.replace(chunk, a_query=((x, (y + 1) % P), *rest))))
+    with pytest.raises(InvalidPoint, match=r"points\[0\] .* is not on y²"):
+        wire_partial_sums(forged, witness[lo:hi])
 
 
 @pytest.mark.parametrize("bad", [0, -1, 10**6, 2.0, True, "4"])
