@@ -17,7 +17,8 @@ import time
 from typing import Callable
 
 # %% auto #0
-__all__ = ['NTT_TARGETS_S', 'machine_facts', 'peak_rss_mib', 'time_repeats', 'bench_ntt', 'bench_curve']
+__all__ = ['NTT_TARGETS_S', 'machine_facts', 'peak_rss_mib', 'BenchRecordMissing', 'bench_record', 'bench_runs', 'recorded_on',
+           'time_repeats', 'bench_ntt', 'bench_curve']
 
 # %% ../nbs/98_bench.ipynb #75864910
 def _cpu_model() -> str:
@@ -44,6 +45,39 @@ def machine_facts() -> dict:
 def peak_rss_mib() -> float:
     "Peak resident memory of this process so far, in MiB."
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+# %% ../nbs/98_bench.ipynb #6a90645e
+class BenchRecordMissing(FileNotFoundError):
+    "A data/bench record the book quotes is not in this checkout."
+
+def bench_record(name: str, # the record: data/bench/<name>.json
+                ) -> dict:
+    "A committed benchmark record: from the working directory upwards, else the package's checkout."
+    import json
+    from pathlib import Path
+    import lumoz_ref
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"a record is named by a plain file stem, got {name!r}")
+    here = Path.cwd().resolve()
+    for folder in [here, *here.parents, Path(lumoz_ref.__file__).resolve().parents[1]]:
+        path = folder / "data" / "bench" / f"{name}.json"
+        if path.is_file(): return json.loads(path.read_text())
+    raise BenchRecordMissing(f"data/bench/{name}.json is not in this checkout: run "
+                             f"`bash data/bench/record.sh {name}` from the repository root")
+
+def bench_runs(record: dict) -> list[dict]:
+    "The runs inside a record: the list under 'results', or the record itself."
+    return record.get("results", [record])
+
+def recorded_on(record: dict) -> str:
+    "The machine, date, load average and command of a record, in one sentence."
+    m = record.get("machine") or bench_runs(record)[0]["machine"]
+    when = record.get("recorded", {})
+    load = when.get("load_average")
+    return (f"{m['cpu_model']}, {m['usable_cpus']} usable cores, {m['memory_gib']} GiB, "
+            f"Python {m['python']}" + (f", gmpy2 {m['gmpy2']}" if m.get("gmpy2") else "")
+            + f"; recorded {when.get('date', '?')}" + (f" (load average {load[0]})" if load else "")
+            + (f" with `{when['command']}`" if when.get("command") else ""))
 
 # %% ../nbs/98_bench.ipynb #eec09406
 def time_repeats(run: Callable[[], object], repeats: int = 5) -> dict:

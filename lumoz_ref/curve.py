@@ -562,6 +562,14 @@ class MSMBases:
                             "points")
 
     def __len__(self) -> int: return len(self.coords)
+
+    def _mcl_array(self):
+        "The points in MCL's form (native backend), made once and kept (never pickled)."
+        made = self.__dict__.get("_mcl")
+        if made is None:
+            made = _mcl_points(self.coords, 2 if self.group == "G1" else 4)
+            object.__setattr__(self, "_mcl", made)   # a cache beside the frozen fields
+        return made
     def __reduce__(self): return (_rebuild_bases, (self.group, self.coords))  # re-checked on load
     def __repr__(self) -> str: return f"MSMBases({self.group}, {len(self.coords)} points)"
 
@@ -610,8 +618,12 @@ def _msm(ops: _GroupOps, coords: Callable, points: Sequence, scalars: Sequence[i
     if c is not None and not 2 <= c <= 24:
         raise ValueError(f"window must be between 2 and 24, got {c}")
     group = "G1" if ops is _G1_OPS else "G2"
-    pts = (_bases_coords(points, group, scalars) if isinstance(points, MSMBases)
+    checked = isinstance(points, MSMBases)
+    pts = (_bases_coords(points, group, scalars) if checked
            else _check_msm_input(points, scalars, coords))
+    if checked and _backend == "native":   # every point, in the form MCL keeps
+        return _mcl_msm(None, [s % R for s in scalars], 2 if group == "G1" else 4,
+                        points._mcl_array())
     pairs = [(pt, s % R) for pt, s in zip(pts, scalars) if pt is not None and s % R]
     if not pairs: return None
     pts, ks = [p for p, _ in pairs], [k for _, k in pairs]
@@ -1021,12 +1033,13 @@ def _mcl_load():
 
 # %% ../nbs/04_curve.ipynb #1c17a00d
 def _mcl_points(points: list, words: int):
-    "An MCL array of affine mpz points: each coordinate (4 words per F_p) set little-endian, z = 1."
+    "An MCL array of affine mpz points: coordinates (4 words per F_p) set little-endian, z = 1."
     lib, mcl_module, one = _mcl_load()
     kind = mcl_module.mclBnG1_bytes if words == 2 else mcl_module.mclBnG2_bytes
     array = (kind * len(points))()
     base, size = ctypes.addressof(array), ctypes.sizeof(kind)
     for i, pt in enumerate(points):
+        if pt is None: continue                    # left zeroed: z = 0, the point at infinity
         coords = pt if words == 2 else (*pt[0], *pt[1])
         at = base + i * size
         for j, c in enumerate(coords):
@@ -1105,19 +1118,25 @@ def _mcl_batch_mul(base, scalars: list[int], words: int) -> list:
 # here (200 000 ran), so longer MSMs are summed chunk by chunk
 MCL_MSM_CHUNK: int = 1 << 16
 
-def _mcl_msm(points: list, scalars: list[int], words: int):
+def _mcl_msm(points: list | None, # affine mpz points (None: infinity), or None with `array`
+             scalars: list[int],    # in [0, r), one per point
+             words: int,            # 2: G1, 4: G2
+             array=None,            # the points already in MCL's form (MSMBases keep theirs)
+            ):
     lib, mcl_module, _ = _mcl_load()
     kind = mcl_module.mclBnG1_bytes if words == 2 else mcl_module.mclBnG2_bytes
+    if array is None: array = _mcl_points(points, words)
+    start = ctypes.addressof(array)
     mul_vec = lib.mclBnG1_mulVec if words == 2 else lib.mclBnG2_mulVec
     add = lib.mclBnG1_add if words == 2 else lib.mclBnG2_add
     total, part = kind(), kind()                  # zeroed: z = 0, the point at infinity
     for at in range(0, len(scalars), MCL_MSM_CHUNK):
         chunk = scalars[at:at + MCL_MSM_CHUNK]
         frs = (mcl_module.mclBnFr_bytes * len(chunk))()
-        for i, k in enumerate(chunk):
-            lib.mclBnFr_setLittleEndian(ctypes.byref(frs[i]), k.to_bytes(32, "little"), 32)
-        mul_vec(ctypes.byref(part), _mcl_points(points[at:at + MCL_MSM_CHUNK], words), frs,
-                len(chunk))
+        for i, k in enumerate(chunk):               # zeroed: 0, the Montgomery form of 0
+            if k: lib.mclBnFr_setLittleEndian(ctypes.byref(frs[i]), k.to_bytes(32, "little"), 32)
+        view = (kind * len(chunk)).from_address(start + at * ctypes.sizeof(kind))
+        mul_vec(ctypes.byref(part), view, frs, len(chunk))
         add(ctypes.byref(total), ctypes.byref(total), ctypes.byref(part))
     return _mcl_get(total, words)
 

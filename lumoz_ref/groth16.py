@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Sequence, Union
+from typing import NamedTuple, Sequence, Union
 
 from .field import P, R, root_of_unity
 from .r1cs import (R1CS, R1CSError, WitnessError, load_r1cs, load_wtns, output_directory,
@@ -27,9 +27,10 @@ from .r1cs import (R1CS, R1CSError, WitnessError, load_r1cs, load_wtns, output_d
                             write_file_bytes)
 from .qap import compute_h, evaluate_qap_at, numerator_on_coset, qap_domain_size
 from lumoz_ref.curve import (
-    BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, batch_mul_g1,
-    batch_mul_g2,
-    final_exponentiation, g1_add, g1_neg, g1_to_evm_bytes, g2_to_evm_bytes, get_backend, gt_mul,
+    BN_U, G1_GENERATOR, G2_GENERATOR, GT_ONE, BackendUnavailable, CurveError, MSMBases,
+    batch_mul_g1, batch_mul_g2,
+    final_exponentiation, g1_add, g1_neg, g2_add, msm_bases_g1, msm_bases_g2, g1_to_evm_bytes,
+    g2_to_evm_bytes, get_backend, gt_mul,
     miller_loop,
     is_on_curve_g1, is_on_curve_g2, msm_g1, msm_g2, pairing, pairing_check, set_backend,
     validate_g1, validate_g2,
@@ -38,13 +39,14 @@ from lumoz_ref.curve import (
 # %% auto #0
 __all__ = ['G1Point', 'G2Point', 'SNARKJS_GT_POWER', 'MAX_JSON_FILE_BYTES', 'MAX_JSON_DEPTH', 'MAX_ZKEY_FILE_BYTES',
            'MAX_CHAIN_CONSTRAINTS', 'BACKENDS', 'PROVING_KEY_MAGIC', 'Groth16Error', 'MalformedProof', 'MalformedKey',
-           'PublicInputError', 'ToxicWaste', 'VerifyingKey', 'ProvingKey', 'Proof', 'setup_with_toxic_waste', 'setup',
-           'prove', 'PreparedVerifyingKey', 'prepare_verifying_key', 'public_input_point', 'verify_prepared', 'verify',
-           'g1_from_json', 'g2_from_json', 'g1_to_json', 'g2_to_json', 'proof_from_json', 'proof_to_json',
-           'snarkjs_alpha_beta', 'verifying_key_from_json', 'verifying_key_to_json', 'public_from_json',
-           'public_to_json', 'load_proof', 'save_proof', 'load_verifying_key', 'save_verifying_key', 'load_public',
-           'save_public', 'encode_eip197_calldata', 'solidity_calldata', 'verify_files', 'prove_files', 'load_zkey',
-           'chain_circuit', 'benchmark_groth16', 'save_proving_key', 'load_proving_key']
+           'PublicInputError', 'ToxicWaste', 'VerifyingKey', 'KeyBases', 'ProvingKey', 'Proof',
+           'setup_with_toxic_waste', 'setup', 'prove', 'PreparedVerifyingKey', 'prepare_verifying_key',
+           'public_input_point', 'verify_prepared', 'verify', 'g1_from_json', 'g2_from_json', 'g1_to_json',
+           'g2_to_json', 'proof_from_json', 'proof_to_json', 'snarkjs_alpha_beta', 'verifying_key_from_json',
+           'verifying_key_to_json', 'public_from_json', 'public_to_json', 'load_proof', 'save_proof',
+           'load_verifying_key', 'save_verifying_key', 'load_public', 'save_public', 'encode_eip197_calldata',
+           'solidity_calldata', 'verify_files', 'prove_files', 'load_zkey', 'chain_circuit', 'benchmark_groth16',
+           'save_proving_key', 'load_proving_key']
 
 # %% ../nbs/05_groth16.ipynb #177cf849
 class Groth16Error(ValueError):
@@ -105,6 +107,13 @@ class VerifyingKey:
         "ℓ: the number of public signals (outputs and public inputs) a proof is checked against."
         return len(self.ic) - 1
 
+class KeyBases(NamedTuple):
+    "A proving key's vectors checked once (chapter 04's MSMBases): what every proof multiplies."
+    a: MSMBases      # a_query
+    b_g1: MSMBases   # b_g1_query
+    b_g2: MSMBases   # b_g2_query
+    lh: MSMBases     # l_query, then h_query: C's one MSM
+
 @dataclass(frozen=True)
 class ProvingKey:
     """What the prover needs: the verifying key's points and the key vectors the witness is
@@ -125,6 +134,20 @@ class ProvingKey:
     def n_wires(self) -> int:
         "m: the number of wires, constant included."
         return len(self.a_query)
+
+    @property
+    def bases(self) -> KeyBases:
+        "The vectors checked once, in this process, for every proof's MSMs (never pickled)."
+        made = self.__dict__.get("_bases")
+        if made is None:
+            made = KeyBases(msm_bases_g1(self.a_query), msm_bases_g1(self.b_g1_query),
+                            msm_bases_g2(self.b_g2_query),
+                            msm_bases_g1(self.l_query + self.h_query))
+            object.__setattr__(self, "_bases", made)   # a cache beside the frozen fields
+        return made
+
+    def __getstate__(self) -> dict:  # a key travels as its points, checked again where it lands
+        return {k: v for k, v in self.__dict__.items() if k != "_bases"}
 
     def __repr__(self) -> str:  # thousands of points: show the shape, not the numbers
         return (f"ProvingKey(wires={self.n_wires}, public={self.vk.n_public}, "
@@ -244,14 +267,15 @@ def prove(pk: ProvingKey,                 # proving key from `setup` for this ci
     rng = rng or secrets.SystemRandom()
     # blinding: never 0, so A and C hide the witness
     r, s = rng.randrange(1, R), rng.randrange(1, R)
-    vk, ell = pk.vk, pk.vk.n_public
-    a = _msm1(pk.a_query + (vk.alpha_g1, pk.delta_g1), w + [1, r])      # A = α + Σ wᵢAᵢ(τ) + rδ
-    # B = β + Σ wᵢBᵢ(τ) + sδ, in G2
-    b = _msm2(pk.b_g2_query + (vk.beta_g2, vk.delta_g2), w + [1, s])
-    b1 = _msm1(pk.b_g1_query + (pk.beta_g1, pk.delta_g1), w + [1, s])   # B⁽¹⁾: the same in G1
-    # C = (Σ_{i>ℓ} wᵢKᵢ + h(τ)Z(τ))/δ
-    c = _msm1(pk.l_query + pk.h_query + (a, b1, pk.delta_g1),
-              w[ell + 1:] + h + [s, r, -r * s])                         #     + sA + rB⁽¹⁾ − rsδ
+    vk, ell, q = pk.vk, pk.vk.n_public, pk.bases      # q: the key's vectors, checked once
+    # A = Σ wᵢAᵢ(τ) + α + rδ
+    a = g1_add(msm_g1(q.a, w), _msm1((vk.alpha_g1, pk.delta_g1), [1, r]))
+    # B = Σ wᵢBᵢ(τ) + β + sδ, in G2
+    b = g2_add(msm_g2(q.b_g2, w), _msm2((vk.beta_g2, vk.delta_g2), [1, s]))
+    # B⁽¹⁾: the same in G1
+    b1 = g1_add(msm_g1(q.b_g1, w), _msm1((pk.beta_g1, pk.delta_g1), [1, s]))
+    # C = (Σ_{i>ℓ} wᵢKᵢ + h(τ)Z(τ))/δ + sA + rB⁽¹⁾ − rsδ
+    c = g1_add(msm_g1(q.lh, w[ell + 1:] + h), _msm1((a, b1, pk.delta_g1), [s, r, -r * s]))
     return Proof(a=a, b=b, c=c)
 
 # %% ../nbs/05_groth16.ipynb #e27c6d45

@@ -81,3 +81,21 @@ def test_native_msm_in_chunks_equals_python(monkeypatch, chunk):
     g2 = C.batch_mul_g2(C.G2_GENERATOR, [rng.randrange(1, R) for _ in range(20)])
     ks = [rng.randrange(R) for _ in range(50)]
     assert on_both_backends(lambda: (C.msm_g1(g1, ks), C.msm_g2(g2, ks[:20]))) == 2 * ((C.msm_g1(g1, ks), C.msm_g2(g2, ks[:20])),)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 16])
+def test_checked_bases_on_mcl_equal_python(monkeypatch, chunk):
+    """MSMBases keep MCL's form of every point, infinity included, and the native MSM takes every scalar,
+    zeros included; read chunk by chunk from one array, the sum is the Python path's."""
+    monkeypatch.setattr(C, "MCL_MSM_CHUNK", chunk)
+    rng = random.Random(chunk)
+    g1 = C.batch_mul_g1(C.G1_GENERATOR, [rng.randrange(1, R) for _ in range(60)]) + [None, None]
+    g2 = C.batch_mul_g2(C.G2_GENERATOR, [rng.randrange(1, R) for _ in range(20)]) + [None]
+    ks = [rng.choice([0, 0, 1, R - 1, rng.randrange(R)]) for _ in range(61)] + [5]  # infinity × 5
+    b1, b2 = C.msm_bases_g1(g1), C.msm_bases_g2(g2)
+    want = (C.msm_g1(g1, ks), C.msm_g2(g2, ks[:21]))
+    for scalars in (ks, [0] * 62, [-k for k in ks]):
+        got = on_both_backends(lambda: (C.msm_g1(b1, scalars), C.msm_g2(b2, scalars[:21])))
+        assert got[0] == got[1] == (C.msm_g1(g1, scalars), C.msm_g2(g2, scalars[:21]))
+    assert want[0] is not None and want[1] is not None
+    assert on_both_backends(lambda: C.msm_g1(b1, [0] * 62)) == (None, None)

@@ -600,3 +600,20 @@ def test_chain_circuit_is_capped():
     for n in (0, MAX_CHAIN_CONSTRAINTS + 1, 10**12, 2.0, True):
         with pytest.raises(Groth16Error, match="MAX_CHAIN_CONSTRAINTS"):
             chain_circuit(n)
+
+
+def test_key_vectors_are_checked_once_and_never_shipped(chain4):
+    "pk.bases is made once per process and reused; a pickled key carries only its points, checked where it lands."
+    import dataclasses
+    import pickle
+    from lumoz_ref.curve import InvalidPoint
+    r1cs, witness, pk, vk, proof = chain4
+    bases = pk.bases
+    assert prove(pk, r1cs, witness, rng=random.Random(12)) == proof and pk.bases is bases
+    copy = pickle.loads(pickle.dumps(pk))
+    assert "_bases" not in copy.__dict__ and copy == pk
+    assert prove(copy, r1cs, witness, rng=random.Random(12)) == proof
+    (x, y), *rest = pk.a_query[1:]
+    forged = dataclasses.replace(pk, a_query=(pk.a_query[0], (x, (y + 1) % P), *rest))
+    with pytest.raises(InvalidPoint, match=r"points\[1\] .* is not on y²"):
+        prove(pickle.loads(pickle.dumps(forged)), r1cs, witness)
