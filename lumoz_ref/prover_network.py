@@ -704,6 +704,12 @@ def on_challenged(self: VerifyNode, net: "ProverNetwork", e: Event) -> None:
         net.note(self.name, f"cannot open a task: {type(err).__name__}: {err}")
 
 
+def _confirmed_on_l1(net: "ProverNetwork", task_id: bytes, digest: bytes) -> bool:
+    "Has a relay already confirmed this very proof? (a view of the market: free, no transaction)"
+    task = net.chain.at(net.market).tasks.get(task_id)
+    return task is not None and digest in task.confirmed
+
+
 @patch
 def on_revealed(self: VerifyNode, net: "ProverNetwork", e: Event) -> None:
     "Check a revealed proof independently; sign, share, and relay once a quorum signed."
@@ -725,7 +731,7 @@ def on_revealed(self: VerifyNode, net: "ProverNetwork", e: Event) -> None:
     if (enough or self.behaviour == NodeBehaviour.ALWAYS_ACCEPT) and (
         task_id,
         digest,
-    ) not in self.relayed:
+    ) not in self.relayed and not _confirmed_on_l1(net, task_id, digest):
         self.relayed.add((task_id, digest))
         try:
             net.transact(self, net.oracle, "relay", task_id, proof, signatures)

@@ -84,6 +84,10 @@ def test_tokens_conserved_copiers_unpaid_and_quorum_enforced(kinds, faults, stak
     assert all(e.args["signers"] >= oracle.quorum() for e in relayed)
     signing = sum(n.behaviour in (NodeBehaviour.HONEST, NodeBehaviour.ALWAYS_ACCEPT) for n in net.nodes)
     if signing < quorum_size(4): assert not proved, "a proof reached L1 with fewer signers than the quorum"
+    # each proof is relayed at most once: a node that reads it confirmed on L1 does not pay for a second relay
+    relays = [(e.args["task"], e.args["proofHash"]) for e in net.chain.events
+              if e.emitter == net.oracle and e.name in ("ProofRelayed", "DuplicateRelay")]
+    assert len(relays) == len(set(relays)), "the same proof was relayed twice"
 
 
 # --- (2) the quorum oracle ------------------------------------------------------------------------------------------
