@@ -1160,8 +1160,9 @@ def log_network_events(self: _Run) -> None:
         elif e.emitter == self.net.oracle and e.name == "DuplicateRelay":
             r = next(relays)
             self.log("verify nodes", "quorum",
-                     f"{self.name.get(r.sender, r.sender)} relays the same proof again: "
-                     f"AlreadyProven, expected and harmless ({r.gas_used:,} gas)")
+                     f"{self.name.get(r.sender, r.sender)} relays another miner's proof: "
+                     f"confirmed for its pay; the game, already proven, answers "
+                     f"AlreadyProven ({r.gas_used:,} gas)")
 
 # %% ../nbs/13_scenarios.ipynb #163a5ee2
 _INPUT_SOURCES = {  # chapter 08's four public inputs: where the verifier (the game) takes each from
